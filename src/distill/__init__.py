@@ -1,0 +1,3 @@
+"""distill: minimal, reproducible distroless container images from signed Debian packages."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Debian repositories: sources, signed indexes, resolution, lock files and .deb files."""

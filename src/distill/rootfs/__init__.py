@@ -1,0 +1,1 @@
+"""The image's file tree: packages, generated system files and the user's files."""
