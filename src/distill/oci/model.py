@@ -55,7 +55,11 @@ class Descriptor:
 
     def to_json(self) -> dict[str, Any]:
         """The descriptor as it appears in manifests and indexes."""
-        doc: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        doc: dict[str, Any] = {
+            "mediaType": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+        }
         if self.annotations:
             doc["annotations"] = dict(self.annotations)
         if self.platform is not None:
