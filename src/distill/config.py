@@ -167,7 +167,7 @@ class Config(_Model):
     name: str = Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
     version: str | None = None
     release: Release = "bookworm"
-    archs: list[Arch] = Field(default_factory=lambda: ["amd64"], min_length=1)
+    archs: list[Arch] = Field(default_factory=lambda: list[Arch](["amd64"]), min_length=1)
     base: BaseName = "static"
     variant: Variant = "nonroot"
     packages: list[str] = Field(default_factory=list)
