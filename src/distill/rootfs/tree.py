@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 
 from distill.errors import FormatError
 
+_MAX_SYMLINK_HOPS = 40
+
 
 class Kind(enum.Enum):
     """What an entry is."""
@@ -139,6 +141,41 @@ class FileTree:
             if e.kind is Kind.FILE:
                 h.update(e.data)
         return h.hexdigest()
+
+    def resolve(self, path: str) -> str | None:
+        """Follow symbolic links in every component of ``path`` as the kernel would.
+
+        Returns the normalized path of the entry finally reached, or None when a
+        component is missing, a link loops, or a non-folder is used as a folder.
+        """
+        pending = [part for part in normalize(path).split("/") if part]
+        current = "/"
+        hops = 0
+        while pending:
+            part = pending.pop(0)
+            if part == "..":
+                current = posixpath.dirname(current)
+                continue
+            if current != "/" and self._kind(current) is not Kind.DIR:
+                return None
+            candidate = posixpath.join(current, part)
+            entry = self._entries.get(candidate)
+            if entry is None:
+                return None
+            if entry.kind is Kind.SYMLINK:
+                hops += 1
+                if hops > _MAX_SYMLINK_HOPS:
+                    return None
+                base = "/" if entry.target.startswith("/") else current
+                pending = [p for p in entry.target.split("/") if p and p != "."] + pending
+                current = base
+                continue
+            current = candidate
+        return current
+
+    def _kind(self, path: str) -> Kind | None:
+        entry = self._entries.get(path)
+        return entry.kind if entry is not None else None
 
     def _ensure_parents(self, path: str) -> None:
         parent = posixpath.dirname(path)

@@ -1,0 +1,23 @@
+"""Base image recipes (scratch, static, ...) as data plus small functions."""
+
+from distill.flavors.build import FlavorLayer, build_flavor_layer, build_flavor_tree
+from distill.flavors.catalog import FLAVORS, flavor_env, flavor_names, get_flavor, lineage
+from distill.flavors.model import RELEASES, Flavor, GenerateContext
+from distill.flavors.variants import VARIANTS, parse_base, variant_settings
+
+__all__ = [
+    "FLAVORS",
+    "RELEASES",
+    "VARIANTS",
+    "Flavor",
+    "FlavorLayer",
+    "GenerateContext",
+    "build_flavor_layer",
+    "build_flavor_tree",
+    "flavor_env",
+    "flavor_names",
+    "get_flavor",
+    "lineage",
+    "parse_base",
+    "variant_settings",
+]
