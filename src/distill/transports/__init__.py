@@ -1,0 +1,102 @@
+"""Image sources and sinks, one module per transport, chosen by a :class:`Reference`.
+
+``write_artifact`` and ``read_artifact`` dispatch on the reference's transport;
+the modules (``oci_layout``, ``oci_archive``, ``docker_archive``,
+``docker_daemon``) hold the formats.
+"""
+
+from __future__ import annotations
+
+import platform as host
+from pathlib import Path
+
+from distill.errors import TransportError
+from distill.oci.model import Artifact, Image
+from distill.progress import SILENT, Progress
+from distill.transports import docker_archive, docker_daemon, oci_archive, oci_layout
+from distill.transports.reference import (
+    DOCKER,
+    DOCKER_ARCHIVE,
+    DOCKER_DAEMON,
+    OCI,
+    OCI_ARCHIVE,
+    TRANSPORTS,
+    Reference,
+    parse_reference,
+)
+
+__all__ = [
+    "TRANSPORTS",
+    "Reference",
+    "host_architecture",
+    "parse_reference",
+    "pick_image",
+    "read_artifact",
+    "write_artifact",
+]
+
+_MACHINES = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm",
+    "i686": "386",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
+
+
+def host_architecture() -> str:
+    """The OCI architecture name of this machine (amd64, arm64, ...)."""
+    machine = host.machine().lower()
+    return _MACHINES.get(machine, machine)
+
+
+def pick_image(artifact: Artifact, *, architecture: str | None = None) -> Image:
+    """The image of ``artifact`` for ``architecture`` (default: this machine's)."""
+    if isinstance(artifact, Image):
+        return artifact
+    wanted = architecture or host_architecture()
+    for image in artifact.images:
+        if image.platform.architecture == wanted:
+            return image
+    available = ", ".join(sorted({i.platform.architecture for i in artifact.images})) or "none"
+    raise TransportError(f"no image for {wanted} in the index (it has: {available})")
+
+
+def write_artifact(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
+    """Write ``artifact`` to ``ref``; single-image sinks take the host's platform."""
+    if ref.transport == OCI:
+        oci_layout.write(artifact, _path(ref), tag=ref.tag)
+    elif ref.transport == OCI_ARCHIVE:
+        oci_archive.write(artifact, _path(ref), tag=ref.tag)
+    elif ref.transport == DOCKER_ARCHIVE:
+        names = [f"{ref.name}:{ref.tag}"] if ref.name else []
+        docker_archive.write(pick_image(artifact), _path(ref), names=names, progress=progress)
+    elif ref.transport == DOCKER_DAEMON:
+        name, tag = ref.name or "", ref.tag or "latest"
+        docker_daemon.write(pick_image(artifact), name=name, tag=tag, progress=progress)
+    elif ref.transport == DOCKER:
+        raise TransportError(f"cannot write {ref}: docker:// is not supported yet")
+    else:
+        raise TransportError(f"cannot write {ref}: unknown transport {ref.transport!r}")
+
+
+def read_artifact(ref: Reference, work_dir: Path) -> Artifact:
+    """Read the image or index at ``ref``; unpacked archives go into ``work_dir``."""
+    if ref.transport == OCI:
+        return oci_layout.read(_path(ref), tag=ref.tag)
+    if ref.transport == OCI_ARCHIVE:
+        return oci_archive.read(_path(ref), tag=ref.tag, work_dir=work_dir)
+    if ref.transport == DOCKER_ARCHIVE:
+        name = f"{ref.name}:{ref.tag}" if ref.name else None
+        return docker_archive.read(_path(ref), work_dir, name=name)
+    raise TransportError(f"cannot read {ref}: reading from {ref.transport} is not supported")
+
+
+def _path(ref: Reference) -> Path:
+    if ref.path is None:
+        raise TransportError(f"image reference {ref} has no path")
+    return ref.path

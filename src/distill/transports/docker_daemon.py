@@ -1,0 +1,197 @@
+"""Loading an image into the local Docker engine through its API on a unix socket.
+
+The image goes to ``POST /images/load`` as a docker archive streamed from a
+writer thread through a pipe, so it is never held in memory or on disk. Layers
+whose chain the engine already has are sent as empty placeholders: Docker's
+loader looks a layer chain up before it opens the layer file. Should the engine
+still reject such an archive, the load is retried once with every layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from distill.errors import TransportError
+from distill.oci.model import Image
+from distill.progress import SILENT, Progress
+from distill.transports import docker_archive
+
+DEFAULT_SOCKET = Path("/var/run/docker.sock")
+_BASE_URL = "http://localhost"
+_TIMEOUT = httpx.Timeout(10.0, read=900.0, write=900.0)
+_CHUNK = 1 << 20
+
+
+def socket_path() -> Path:
+    """The engine's socket: ``DOCKER_HOST`` (``unix://PATH`` only) or the default."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if not host:
+        return DEFAULT_SOCKET
+    if not host.startswith("unix://"):
+        raise TransportError(f"DOCKER_HOST={host} is not supported; use unix://PATH")
+    return Path(host.removeprefix("unix://"))
+
+
+def available() -> bool:
+    """Whether a Docker engine answers on :func:`socket_path`."""
+    try:
+        with _client() as client:
+            return client.get("/_ping").status_code == 200
+    except (httpx.HTTPError, TransportError):
+        return False
+
+
+def write(image: Image, *, name: str, tag: str, progress: Progress = SILENT) -> str:
+    """Load ``image`` into the engine as ``name:tag``; return its image ID (the config digest)."""
+    with _client() as client:
+        _ping(client)
+        present = present_layers(client, image)
+        try:
+            _load(client, image, names=[f"{name}:{tag}"], omit=present, progress=progress)
+        except TransportError:
+            if not present:
+                raise
+            _load(client, image, names=[f"{name}:{tag}"], omit=0, progress=progress)
+        return _image_id(client, f"{name}:{tag}", expected=image.config_descriptor().digest)
+
+
+def present_layers(client: httpx.Client, image: Image) -> int:
+    """How many leading layers of ``image`` the engine already has (as one chain)."""
+    wanted = [layer.diff_id for layer in image.layers]
+    best = 0
+    for summary in _get_json(client, "/images/json"):
+        if best == len(wanted):
+            break
+        rootfs = _get_json(client, f"/images/{summary['Id']}/json").get("RootFS") or {}
+        best = max(best, _common_prefix(wanted, rootfs.get("Layers") or []))
+    return best
+
+
+def open_client() -> httpx.Client:
+    """An HTTP client bound to the engine's socket (close it, or use it in ``with``)."""
+    return _client()
+
+
+def _client() -> httpx.Client:
+    transport = httpx.HTTPTransport(uds=str(socket_path()))
+    return httpx.Client(transport=transport, base_url=_BASE_URL, timeout=_TIMEOUT)
+
+
+def _common_prefix(ours: list[str], theirs: list[str]) -> int:
+    count = 0
+    for mine, other in zip(ours, theirs, strict=False):
+        if mine != other:
+            break
+        count += 1
+    return count
+
+
+def _ping(client: httpx.Client) -> None:
+    try:
+        response = client.get("/_ping")
+    except httpx.HTTPError as exc:
+        raise TransportError(f"no Docker engine answers at {socket_path()}: {exc}") from exc
+    if response.status_code != 200:
+        raise TransportError(
+            f"no Docker engine answers at {socket_path()}: HTTP {response.status_code}"
+        )
+
+
+def _get_json(client: httpx.Client, url: str) -> Any:
+    try:
+        response = client.get(url)
+        response.raise_for_status()
+        return response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise TransportError(f"Docker engine at {socket_path()}: GET {url} failed: {exc}") from exc
+
+
+def _load(
+    client: httpx.Client, image: Image, *, names: list[str], omit: int, progress: Progress
+) -> None:
+    plan = docker_archive.members(image, names=names, omit_layers=omit)
+    reader, writer = os.pipe()
+    failure: list[BaseException] = []
+    thread = threading.Thread(target=_produce, args=(plan, writer, failure, progress), daemon=True)
+    thread.start()
+    try:
+        _post_archive(client, reader)
+    except TransportError as exc:
+        os.close(reader)
+        thread.join()
+        # A failed writer truncates the stream; its error is the real cause.
+        if failure:
+            raise failure[0] from exc
+        raise
+    os.close(reader)
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+def _post_archive(client: httpx.Client, reader: int) -> None:
+    try:
+        with client.stream(
+            "POST",
+            "/images/load",
+            params={"quiet": "1"},
+            headers={"Content-Type": "application/x-tar"},
+            content=_chunks(reader),
+        ) as response:
+            _check_load(response)
+    except httpx.HTTPError as exc:
+        raise TransportError(f"Docker engine at {socket_path()}: load failed: {exc}") from exc
+
+
+def _produce(
+    plan: tuple[docker_archive.Member, ...],
+    fd: int,
+    failure: list[BaseException],
+    progress: Progress,
+) -> None:
+    try:
+        with os.fdopen(fd, "wb", buffering=_CHUNK) as pipe:
+            docker_archive.write_members(plan, pipe, progress=progress)
+    except BrokenPipeError:
+        pass  # the reader stopped; its own error explains why
+    except BaseException as exc:  # handed to the caller's thread
+        failure.append(exc)
+
+
+def _chunks(fd: int) -> Iterator[bytes]:
+    while chunk := os.read(fd, _CHUNK):
+        yield chunk
+
+
+def _check_load(response: httpx.Response) -> None:
+    if response.status_code != 200:
+        body = response.read().decode(errors="replace")
+        with contextlib.suppress(ValueError, AttributeError):
+            body = str(json.loads(body).get("message", body))
+        status, detail = response.status_code, " ".join(body.split())
+        raise TransportError(f"Docker engine refused the image (HTTP {status}): {detail}")
+    for line in response.iter_lines():
+        if not line.strip():
+            continue
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("error"):
+            detail = " ".join(str(message["error"]).split())
+            raise TransportError(f"Docker engine failed to load the image: {detail}")
+
+
+def _image_id(client: httpx.Client, ref: str, *, expected: str) -> str:
+    image_id = str(_get_json(client, f"/images/{ref}/json").get("Id", ""))
+    if image_id != expected:
+        raise TransportError(f"Docker engine has {ref} as {image_id}, expected {expected}")
+    return image_id

@@ -1,0 +1,352 @@
+"""The OCI image layout: a folder with ``oci-layout``, ``index.json`` and ``blobs/``.
+
+Writing a new layout builds it in a temporary folder renamed into place. Writing
+into an existing layout adds (or replaces) the entry with the same tag and keeps
+the others, as skopeo does: blobs are written first, each atomically, and
+``index.json`` is replaced last, so a failure leaves the old index intact.
+Layer blobs are hard-linked from the layer files when possible, else copied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, cast
+
+import zstandard
+from isal import igzip
+
+from distill.errors import FormatError, IntegrityError, TransportError
+from distill.fsutil import atomic_dir, atomic_write_bytes, atomic_writer
+from distill.oci import media_types
+from distill.oci.digest import digest_hex, sha256_digest
+from distill.oci.model import (
+    Artifact,
+    Descriptor,
+    Image,
+    ImageIndex,
+    Layer,
+    Platform,
+    canonical_json,
+)
+
+REF_NAME = "org.opencontainers.image.ref.name"
+LAYOUT_FILE = "oci-layout"
+LAYOUT_BYTES = canonical_json({"imageLayoutVersion": "1.0.0"})
+_CHUNK = 1 << 20
+
+
+def write(artifact: Artifact, path: Path, *, tag: str | None) -> None:
+    """Write ``artifact`` into the OCI layout at ``path`` under ``tag``."""
+    _check_layer_files(artifact)
+    if _is_layout(path):
+        _add_to_layout(artifact, path, tag=tag)
+        return
+    if path.exists() and not (path.is_dir() and not any(path.iterdir())):
+        raise TransportError(f"{path} exists and is not an OCI image layout")
+    try:
+        with atomic_dir(path) as tmp:
+            tmp.chmod(0o755)
+            _write_blobs(artifact, tmp, fresh=True)
+            _write_file(tmp / LAYOUT_FILE, LAYOUT_BYTES, fresh=True)
+            _write_file(tmp / "index.json", _top_index([], artifact, tag), fresh=True)
+    except OSError as exc:
+        raise TransportError(f"cannot write OCI layout {path}: {exc}") from exc
+
+
+def read(path: Path, *, tag: str | None) -> Artifact:
+    """Read the image or index tagged ``tag`` (or the only entry) from the layout at ``path``.
+
+    Manifests, configs and layer blobs are checked against their digests; the
+    returned layers point into the layout's ``blobs`` folder.
+    """
+    if not _is_layout(path):
+        raise TransportError(f"{path} is not an OCI image layout (no {LAYOUT_FILE} file)")
+    entry = _select(_read_index_json(path).get("manifests", []), path=path, tag=tag)
+    descriptor = _descriptor(entry, where=f"{path}/index.json")
+    if descriptor.media_type in media_types.INDEXES:
+        return _read_index(path, descriptor)
+    if descriptor.media_type in media_types.MANIFESTS:
+        return _read_image(path, descriptor)
+    raise FormatError(f"{path}/index.json: unsupported media type {descriptor.media_type!r}")
+
+
+# Writing
+
+
+def _check_layer_files(artifact: Artifact) -> None:
+    for image in _images(artifact):
+        for layer in image.layers:
+            try:
+                size = layer.path.stat().st_size
+            except OSError as exc:
+                raise TransportError(f"cannot read layer {layer.digest}: {exc}") from exc
+            if size != layer.size:
+                raise TransportError(
+                    f"layer file {layer.path} has {size} bytes, its descriptor says {layer.size}"
+                )
+
+
+def _images(artifact: Artifact) -> tuple[Image, ...]:
+    return artifact.images if isinstance(artifact, ImageIndex) else (artifact,)
+
+
+def _add_to_layout(artifact: Artifact, path: Path, *, tag: str | None) -> None:
+    try:
+        existing = _read_index_json(path).get("manifests", [])
+        _write_blobs(artifact, path, fresh=False)
+        atomic_write_bytes(path / "index.json", _top_index(existing, artifact, tag))
+    except OSError as exc:
+        raise TransportError(f"cannot write OCI layout {path}: {exc}") from exc
+
+
+def _write_blobs(artifact: Artifact, root: Path, *, fresh: bool) -> None:
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        blobs.parent.chmod(0o755)
+        blobs.chmod(0o755)
+    for image in _images(artifact):
+        for layer in image.layers:
+            _put_layer(layer, blobs / digest_hex(layer.digest))
+        _put_bytes(image.config_bytes, blobs, fresh=fresh)
+        _put_bytes(image.manifest_bytes(), blobs, fresh=fresh)
+    if isinstance(artifact, ImageIndex):
+        _put_bytes(artifact.index_bytes(), blobs, fresh=fresh)
+
+
+def _put_bytes(data: bytes, blobs: Path, *, fresh: bool) -> None:
+    target = blobs / digest_hex(sha256_digest(data))
+    if not target.exists():
+        _write_file(target, data, fresh=fresh)
+
+
+def _write_file(target: Path, data: bytes, *, fresh: bool) -> None:
+    if fresh:
+        target.write_bytes(data)
+    else:
+        atomic_write_bytes(target, data)
+    target.chmod(0o644)
+
+
+def _put_layer(layer: Layer, target: Path) -> None:
+    if target.exists() and target.stat().st_size == layer.size:
+        return
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(layer.path, tmp)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+            raise
+        with atomic_writer(target) as out, layer.path.open("rb") as src:
+            shutil.copyfileobj(src, out, _CHUNK)
+        target.chmod(0o644)
+        return
+    tmp.replace(target)
+
+
+def _top_index(existing: list[dict[str, Any]], artifact: Artifact, tag: str | None) -> bytes:
+    if isinstance(artifact, ImageIndex):
+        data = artifact.index_bytes()
+        entry = Descriptor(media_types.OCI_INDEX, sha256_digest(data), len(data)).to_json()
+    else:
+        entry = artifact.manifest_descriptor().to_json()
+    if tag:
+        entry["annotations"] = {REF_NAME: tag}
+    kept = [e for e in existing if not _same_slot(e, entry, tag)]
+    return canonical_json(
+        {"schemaVersion": 2, "mediaType": media_types.OCI_INDEX, "manifests": [*kept, entry]}
+    )
+
+
+def _same_slot(old: Mapping[str, Any], new: Mapping[str, Any], tag: str | None) -> bool:
+    old_tag = (old.get("annotations") or {}).get(REF_NAME)
+    if tag:
+        return bool(old_tag == tag)
+    return old_tag is None and old.get("digest") == new["digest"]
+
+
+# Reading
+
+
+def _is_layout(path: Path) -> bool:
+    return (path / LAYOUT_FILE).is_file()
+
+
+def _read_index_json(path: Path) -> dict[str, Any]:
+    index_file = path / "index.json"
+    try:
+        doc = json.loads(index_file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"cannot read {index_file}: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("manifests", []), list):
+        raise FormatError(f"{index_file} is not an OCI image index")
+    return doc
+
+
+def _select(entries: list[Any], *, path: Path, tag: str | None) -> Mapping[str, Any]:
+    tags = [(e.get("annotations") or {}).get(REF_NAME) for e in entries]
+    if tag is not None:
+        for entry, entry_tag in zip(entries, tags, strict=True):
+            if entry_tag == tag:
+                return dict(entry)
+        known = ", ".join(sorted(t for t in tags if t)) or "none"
+        raise TransportError(f"OCI layout {path} has no image tagged {tag!r} (tags: {known})")
+    if len(entries) != 1:
+        raise TransportError(f"OCI layout {path} holds {len(entries)} images; name a tag")
+    return dict(entries[0])
+
+
+def _descriptor(doc: Mapping[str, Any], *, where: str) -> Descriptor:
+    try:
+        platform = doc.get("platform")
+        return Descriptor(
+            media_type=str(doc["mediaType"]),
+            digest=str(doc["digest"]),
+            size=int(doc["size"]),
+            annotations=dict(doc.get("annotations") or {}),
+            platform=_platform(platform) if platform else None,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FormatError(f"{where}: malformed descriptor {dict(doc)!r}") from exc
+
+
+def _platform(doc: Mapping[str, Any]) -> Platform:
+    return Platform(
+        architecture=str(doc["architecture"]),
+        os=str(doc.get("os", "linux")),
+        variant=doc.get("variant") or None,
+    )
+
+
+def _blob_path(root: Path, descriptor: Descriptor) -> Path:
+    return root / "blobs" / "sha256" / digest_hex(descriptor.digest)
+
+
+def _read_blob(root: Path, descriptor: Descriptor) -> bytes:
+    blob = _blob_path(root, descriptor)
+    try:
+        data = blob.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"cannot read blob {blob}: {exc}") from exc
+    if len(data) != descriptor.size or sha256_digest(data) != descriptor.digest:
+        raise IntegrityError(f"blob {blob} does not match its descriptor {descriptor.digest}")
+    return data
+
+
+def _read_json_blob(root: Path, descriptor: Descriptor) -> dict[str, Any]:
+    doc = json.loads(_read_blob(root, descriptor))
+    if not isinstance(doc, dict):
+        raise FormatError(f"blob {descriptor.digest} in {root} is not a JSON object")
+    return doc
+
+
+def _read_index(root: Path, descriptor: Descriptor) -> ImageIndex:
+    doc = _read_json_blob(root, descriptor)
+    images = tuple(
+        _read_image(root, _descriptor(entry, where=descriptor.digest))
+        for entry in doc.get("manifests", [])
+    )
+    return ImageIndex(images=images, annotations=dict(doc.get("annotations") or {}))
+
+
+def _read_image(root: Path, descriptor: Descriptor) -> Image:
+    where = f"manifest {descriptor.digest} in {root}"
+    manifest = _read_json_blob(root, descriptor)
+    config_bytes = _read_blob(root, _descriptor(manifest.get("config") or {}, where=where))
+    config = json.loads(config_bytes)
+    diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
+    layer_docs = list(manifest.get("layers") or [])
+    if len(diff_ids) != len(layer_docs):
+        raise FormatError(f"{where}: {len(layer_docs)} layers but {len(diff_ids)} diff_ids")
+    layers = tuple(
+        _read_layer(root, _descriptor(doc, where=where), diff_id)
+        for doc, diff_id in zip(layer_docs, diff_ids, strict=True)
+    )
+    platform = descriptor.platform or _platform(config)
+    return Image(
+        config_bytes=config_bytes,
+        layers=layers,
+        platform=platform,
+        annotations=dict(manifest.get("annotations") or {}),
+    )
+
+
+def _read_layer(root: Path, descriptor: Descriptor, diff_id: str) -> Layer:
+    blob = _blob_path(root, descriptor)
+    digest, size, actual_diff_id, uncompressed = measure_blob(blob, descriptor.media_type)
+    if (digest, size) != (descriptor.digest, descriptor.size):
+        raise IntegrityError(f"layer blob {blob} does not match its descriptor {descriptor.digest}")
+    if actual_diff_id != diff_id:
+        raise IntegrityError(
+            f"layer blob {blob} unpacks to {actual_diff_id}, the config says {diff_id}"
+        )
+    return Layer(
+        digest=digest,
+        size=size,
+        diff_id=diff_id,
+        uncompressed_size=uncompressed,
+        path=blob,
+        media_type=descriptor.media_type,
+    )
+
+
+def measure_blob(path: Path, media_type: str) -> tuple[str, int, str, int]:
+    """Digest and size of the blob at ``path`` and of the tar inside it (its diff_id)."""
+    outer, inner = hashlib.sha256(), hashlib.sha256()
+    size = uncompressed = 0
+    try:
+        with path.open("rb") as raw, _decompressing(_Hashing(raw, outer), media_type) as tar:
+            while chunk := tar.read(_CHUNK):
+                inner.update(chunk)
+                uncompressed += len(chunk)
+            size = raw.tell()
+    except (OSError, EOFError, zstandard.ZstdError) as exc:
+        raise FormatError(f"cannot read layer blob {path}: {exc}") from exc
+    return f"sha256:{outer.hexdigest()}", size, f"sha256:{inner.hexdigest()}", uncompressed
+
+
+class _Hashing:
+    """A read-only stream that hashes what is read through it."""
+
+    def __init__(self, raw: IO[bytes], digest: hashlib._Hash) -> None:
+        self._raw, self._digest = raw, digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._digest.update(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+@contextlib.contextmanager
+def _decompressing(raw: Any, media_type: str) -> Iterator[IO[bytes]]:
+    if media_type in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP):
+        with igzip.IGzipFile(fileobj=raw, mode="rb") as stream:  # type: ignore[no-untyped-call]
+            yield cast(IO[bytes], stream)
+            _drain(raw)
+    elif media_type == media_types.OCI_LAYER_ZSTD:
+        with zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True) as stream:
+            yield stream
+            _drain(raw)
+    elif media_type == media_types.OCI_LAYER:
+        yield raw
+        _drain(raw)
+    else:
+        raise FormatError(f"unsupported layer media type {media_type!r}")
+
+
+def _drain(raw: Any) -> None:
+    """Read any trailing bytes so the outer digest covers the whole blob."""
+    while raw.read(_CHUNK):
+        pass
+
