@@ -92,6 +92,30 @@ def check(artifact: Artifact) -> None:
 
 
 @pytest.fixture
+def make_image() -> ImageFactory:
+    """The :func:`build_image` factory."""
+    return build_image
+
+
+@pytest.fixture
+def oracle() -> Callable[[Artifact], None]:
+    """The validation oracle (distill.oci.validate.validate once it exists)."""
+    return check
+
+
+@pytest.fixture
+def skopeo() -> str:
+    """Path of skopeo, or skip."""
+    return need_tool("skopeo")
+
+
+@pytest.fixture
+def umoci() -> str:
+    """Path of umoci, or skip."""
+    return need_tool("umoci")
+
+
+@pytest.fixture
 def make_layer(tmp_path: Path) -> LayerFactory:
     """Factory of gzip layers stored under tmp_path/layers."""
     return lambda files: write_layer(tmp_path / "layers", files)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -281,9 +282,15 @@ def _read_image(root: Path, descriptor: Descriptor) -> Image:
 
 def _read_layer(root: Path, descriptor: Descriptor, diff_id: str) -> Layer:
     blob = _blob_path(root, descriptor)
-    digest, size, actual_diff_id, uncompressed = measure_blob(blob, descriptor.media_type)
+    mismatch = f"layer blob {blob} does not match its descriptor {descriptor.digest}"
+    try:
+        digest, size, actual_diff_id, uncompressed = measure_blob(blob, descriptor.media_type)
+    except FormatError as exc:
+        if _file_digest(blob) != descriptor.digest:
+            raise IntegrityError(mismatch) from exc
+        raise
     if (digest, size) != (descriptor.digest, descriptor.size):
-        raise IntegrityError(f"layer blob {blob} does not match its descriptor {descriptor.digest}")
+        raise IntegrityError(mismatch)
     if actual_diff_id != diff_id:
         raise IntegrityError(
             f"layer blob {blob} unpacks to {actual_diff_id}, the config says {diff_id}"
@@ -296,6 +303,14 @@ def _read_layer(root: Path, descriptor: Descriptor, diff_id: str) -> Layer:
         path=blob,
         media_type=descriptor.media_type,
     )
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            return "sha256:" + hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def measure_blob(path: Path, media_type: str) -> tuple[str, int, str, int]:
@@ -313,16 +328,18 @@ def measure_blob(path: Path, media_type: str) -> tuple[str, int, str, int]:
     return f"sha256:{outer.hexdigest()}", size, f"sha256:{inner.hexdigest()}", uncompressed
 
 
-class _Hashing:
+class _Hashing(io.RawIOBase):
     """A read-only stream that hashes what is read through it."""
 
     def __init__(self, raw: IO[bytes], digest: hashlib._Hash) -> None:
+        super().__init__()
         self._raw, self._digest = raw, digest
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
         self._digest.update(data)
-        return data
+        return len(data)
 
     def readable(self) -> bool:
         return True
