@@ -3,7 +3,7 @@
 The predicate works on merged-/usr paths (see :mod:`distill.rootfs.merged_usr`).
 A dropped folder takes everything below it along. What goes, and why:
 
-- documentation: ``/usr/share/doc`` except each package's ``copyright`` file
+- documentation: ``/usr/share/doc`` except ``/usr/share/doc/<pkg>/copyright``
   (kept for license compliance, with the package folders or links holding it),
   ``man``, ``info``, ``doc-base``, ``gtk-doc``, ``lintian`` and ``linda``
   overrides, ``bug`` (reportbug scripts), ``menu`` (desktop menus);
@@ -21,7 +21,6 @@ A dropped folder takes everything below it along. What goes, and why:
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable, Iterable
 
 from distill.rootfs.tree import normalize
@@ -107,6 +106,7 @@ def _dropped_doc(path: str) -> bool:
     if not path.startswith(_DOC + "/"):
         return False
     below = path.removeprefix(_DOC + "/")
-    if "/" not in below:
+    _, _, rest = below.partition("/")
+    if not rest:
         return False  # a package's folder, or a link to another package's folder
-    return posixpath.basename(below) != "copyright"
+    return rest != "copyright"

@@ -1,0 +1,128 @@
+"""install_deb with real packages: slimming, merged /usr, scanner metadata."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from debian.deb822 import Deb822
+
+from distill.debian.deb import DebArchive
+from distill.errors import FormatError
+from distill.rootfs.packages import STATUS_DIR, install_deb, restricted_md5sums
+from distill.rootfs.tree import FileTree, Kind
+
+
+@pytest.fixture(scope="module")
+def installed(debs: dict[str, DebArchive]) -> FileTree:
+    tree = FileTree()
+    for name in ("base-files", "netbase", "tzdata", "media-types", "libc6"):
+        install_deb(tree, debs[name])
+    return tree
+
+
+def _md5sums(tree: FileTree, package: str) -> list[tuple[str, str]]:
+    entry = tree.get(f"{STATUS_DIR}/{package}.md5sums")
+    assert entry is not None
+    return [tuple(line.split("  ", 1)) for line in entry.data.decode().splitlines()]  # type: ignore[misc]
+
+
+@pytest.mark.mirror
+def test_docs_dropped_copyright_kept(installed: FileTree) -> None:
+    docs = [p for p in installed.paths() if p.startswith("/usr/share/doc/")]
+    files = [p for p in docs if installed.get(p).kind is not Kind.DIR]  # type: ignore[union-attr]
+    assert files and all(p.endswith("/copyright") for p in files)
+    assert "/usr/share/doc/tzdata/copyright" in files
+    assert "/usr/share/doc/libc6/copyright" in files
+    for gone in ("/usr/share/man", "/usr/share/info", "/usr/share/lintian", "/usr/share/bug"):
+        assert gone not in installed
+
+
+@pytest.mark.mirror
+def test_nothing_left_outside_usr_for_merged_folders(installed: FileTree) -> None:
+    assert not [p for p in installed.paths() if p.split("/")[1] in {"bin", "sbin", "lib", "lib64"}]
+    assert "/usr/lib/x86_64-linux-gnu/libc.so.6" in installed
+
+
+@pytest.mark.mirror
+@pytest.mark.parametrize("package", ["base-files", "netbase", "tzdata", "media-types", "libc6"])
+def test_md5sums_list_shipped_files_with_matching_digests(
+    installed: FileTree, debs: dict[str, DebArchive], package: str
+) -> None:
+    lines = _md5sums(installed, package)
+    assert lines
+    for digest, rel in lines:
+        entry = installed.get("/" + rel)
+        assert entry is not None, rel
+        assert entry.kind is Kind.FILE
+        assert hashlib.md5(entry.data).hexdigest() == digest, rel
+    original = len(debs[package].md5sums.splitlines())
+    if package in {"tzdata", "libc6"}:
+        assert len(lines) < original  # their docs are gone
+
+
+@pytest.mark.mirror
+def test_libc6_md5sums_use_merged_paths(installed: FileTree) -> None:
+    paths = {rel for _, rel in _md5sums(installed, "libc6")}
+    assert "usr/lib/x86_64-linux-gnu/libc.so.6" in paths
+    assert not [p for p in paths if p.startswith(("lib/", "lib64/"))]
+
+
+@pytest.mark.mirror
+@pytest.mark.parametrize("package", ["base-files", "netbase", "tzdata", "media-types", "libc6"])
+def test_status_paragraph_parses(
+    installed: FileTree, debs: dict[str, DebArchive], package: str
+) -> None:
+    entry = installed.get(f"{STATUS_DIR}/{package}")  # Multi-Arch: same libc6 too
+    assert entry is not None and entry.mode == 0o644
+    paragraphs = list(Deb822.iter_paragraphs(entry.data.decode()))
+    assert len(paragraphs) == 1
+    fields = paragraphs[0]
+    assert fields["Package"] == package
+    assert fields["Version"] and fields["Architecture"]
+    original = Deb822(debs[package].control)
+    assert list(fields.keys()) == list(original.keys())
+
+
+@pytest.mark.mirror
+def test_install_reports_the_package(debs: dict[str, DebArchive]) -> None:
+    report = install_deb(FileTree(), debs["netbase"])
+    assert (report.name, report.architecture) == ("netbase", "all")
+    assert report.version and report.files == 5
+    assert report.size > 0
+
+
+def test_hardlink_to_a_dropped_file_becomes_a_copy(make_deb) -> None:  # type: ignore[no-untyped-def]
+    deb = make_deb([
+        {"name": "usr/share/doc/demo/README", "data": b"hello"},
+        {"name": "usr/bin/tool", "data": b"#!", "mode": 0o755},
+        {"name": "usr/bin/alias", "kind": "hardlink", "target": "./usr/bin/tool"},
+        {"name": "usr/lib/readme", "kind": "hardlink", "target": "./usr/share/doc/demo/README"},
+    ])
+    tree = FileTree()
+    install_deb(tree, deb)
+    alias = tree.get("/usr/bin/alias")
+    assert alias is not None and alias.kind is Kind.HARDLINK and alias.target == "/usr/bin/tool"
+    copy = tree.get("/usr/lib/readme")
+    assert copy is not None and copy.kind is Kind.FILE and copy.data == b"hello"
+    assert "/usr/share/doc/demo/README" not in tree
+
+
+def test_devices_are_rejected_naming_the_package(make_deb) -> None:  # type: ignore[no-untyped-def]
+    deb = make_deb([{"name": "dev/fifo", "kind": "fifo"}], package="weird")
+    with pytest.raises(FormatError, match="package weird: /dev/fifo"):
+        install_deb(FileTree(), deb)
+
+
+def test_file_over_a_folder_is_rejected(make_deb) -> None:  # type: ignore[no-untyped-def]
+    tree = FileTree()
+    tree.add_file("/usr/lib/thing/inside", b"")
+    deb = make_deb([{"name": "usr/lib/thing", "data": b"x"}], package="clash")
+    with pytest.raises(FormatError, match="package clash: /usr/lib/thing is a folder"):
+        install_deb(tree, deb)
+
+
+def test_restricted_md5sums_rewrites_and_filters() -> None:
+    md5sums = "aa  lib/x/libc.so.6\nbb  usr/share/doc/x/changelog.gz\ncc  usr/bin/env\n"
+    text = restricted_md5sums(md5sums, {"/usr/lib/x/libc.so.6", "/usr/bin/env"})
+    assert text == b"aa  usr/lib/x/libc.so.6\ncc  usr/bin/env\n"
