@@ -165,3 +165,32 @@ def docker_engine() -> Iterator[Path]:
             pytest.fail(reason)
         pytest.skip(reason)
     yield socket
+
+
+@pytest.fixture
+def docker_names(docker_engine: Path) -> Iterator[Callable[[str], str]]:
+    """Factory of unique ``name:tag`` strings; the images are removed from the engine after."""
+    created: list[str] = []
+
+    def fresh(label: str) -> str:
+        name = f"distill-test/{label}:{os.getpid()}-{len(created)}"
+        created.append(name)
+        return name
+
+    yield fresh
+    with docker_daemon.open_client() as client:
+        for name in created:
+            client.delete(f"/images/{name}", params={"force": "1"})
+
+
+def docker(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the docker CLI against the engine distill uses."""
+    env = {**os.environ, "DOCKER_HOST": f"unix://{docker_daemon.socket_path()}"}
+    return subprocess.run(["docker", *args], capture_output=True, text=True, env=env)
+
+
+@pytest.fixture
+def docker_cli(docker_engine: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The docker CLI (skips when the docker command is missing)."""
+    need_tool("docker")
+    return docker
