@@ -36,7 +36,7 @@ system-deps: ## install the Debian packages the test suite uses (root or sudo)
 test: system-deps venv ## everything CI runs: lint, type check, the whole suite with a Docker engine
 	mkdir -p $(CACHE)
 	export DISTILL_REQUIRE_DOCKER=1 DISTILL_REQUIRE_TOOLS=1
-	$(WITH_ENGINE) $(MAKE) --no-print-directory check
+	$(WITH_ENGINE) $(MAKE) --no-print-directory --keep-going check
 
 check: lint typecheck pytest ## lint, type check and run the suite with what this machine has
 
