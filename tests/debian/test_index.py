@@ -91,9 +91,7 @@ def test_ordering_matches_dpkg(a: str, b: str) -> None:
 
 
 def test_versions_are_highest_first() -> None:
-    index = PackageIndex(
-        [record("foo", "1.0-1"), record("foo", "1:0.5"), record("foo", "1.0~rc1")]
-    )
+    index = PackageIndex([record("foo", "1.0-1"), record("foo", "1:0.5"), record("foo", "1.0~rc1")])
     assert [r.version for r in index.versions("foo")] == ["1:0.5", "1.0-1", "1.0~rc1"]
     assert index.versions("missing") == []
 
