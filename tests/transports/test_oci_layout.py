@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -213,3 +216,19 @@ def test_umoci_unpacks_the_layout(tmp_path: Path, image: Image, umoci: str) -> N
     assert (bundle / "rootfs" / "hello").stat().st_mode & 0o777 == 0o755
     config = json.loads((bundle / "config.json").read_bytes())
     assert config["process"]["args"] == ["/hello"]
+
+
+def test_layers_on_another_file_system_are_copied(tmp_path: Path, image: Image) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second file system at /dev/shm")
+    with tempfile.TemporaryDirectory(dir=shm) as other:
+        moved = []
+        for layer in image.layers:
+            target = Path(other) / layer.path.name
+            shutil.copyfile(layer.path, target)
+            moved.append(dataclasses.replace(layer, path=target))
+        far = dataclasses.replace(image, layers=tuple(moved))
+        oci_layout.write(far, tmp_path / "out", tag="v1")
+    back = oci_layout.read(tmp_path / "out", tag="v1")
+    assert back.digest == image.digest
