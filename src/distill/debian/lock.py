@@ -126,10 +126,13 @@ def read_lock(path: Path, *, config: Path | None = None) -> Lock:
     return _parse_lock(document, path=path)
 
 
+_KINDS = {str: "a string", int: "an integer", dict: "an object", list: "a list"}
+
+
 def _field(data: Mapping[str, Any], key: str, kind: type, *, path: Path, where: str) -> Any:
     value = data.get(key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise LockError(f"{path}: {where}{key} must be a {kind.__name__}; {_RERUN}")
+        raise LockError(f"{path}: {where}{key} must be {_KINDS[kind]}; {_RERUN}")
     return value
 
 
