@@ -31,7 +31,7 @@ from distill.fsutil import atomic_writer
 from distill.progress import SILENT, Progress, Task
 
 _TRIES = 3
-_BACKOFF = 0.5
+_BACKOFF = 0.25
 _CHUNK = 1 << 16
 _T = TypeVar("_T")
 
