@@ -126,3 +126,24 @@ def test_restricted_md5sums_rewrites_and_filters() -> None:
     md5sums = "aa  lib/x/libc.so.6\nbb  usr/share/doc/x/changelog.gz\ncc  usr/bin/env\n"
     text = restricted_md5sums(md5sums, {"/usr/lib/x/libc.so.6", "/usr/bin/env"})
     assert text == b"aa  usr/lib/x/libc.so.6\ncc  usr/bin/env\n"
+
+
+def test_packaged_top_level_links_are_left_to_merged_usr(make_deb) -> None:  # type: ignore[no-untyped-def]
+    # trixie's base-files ships /bin -> usr/bin and friends itself.
+    deb = make_deb([
+        {"name": "usr", "kind": "dir", "mode": 0o755},
+        {"name": "usr/bin", "kind": "dir", "mode": 0o755},
+        {"name": "bin", "kind": "symlink", "target": "usr/bin"},
+        {"name": "sbin", "kind": "symlink", "target": "/usr/sbin"},
+    ])
+    tree = FileTree()
+    install_deb(tree, deb)
+    usr_bin = tree.get("/usr/bin")
+    assert usr_bin is not None and usr_bin.kind is Kind.DIR
+    assert "/bin" not in tree and "/sbin" not in tree and "/usr/sbin" not in tree
+
+
+def test_top_level_link_elsewhere_is_rejected(make_deb) -> None:  # type: ignore[no-untyped-def]
+    deb = make_deb([{"name": "lib", "kind": "symlink", "target": "opt/lib"}])
+    with pytest.raises(FormatError, match="/lib links to opt/lib"):
+        install_deb(FileTree(), deb)

@@ -22,7 +22,7 @@ from debian.deb822 import Deb822
 from distill.debian.deb import DataMember, DebArchive
 from distill.errors import FormatError
 from distill.rootfs import slim
-from distill.rootfs.merged_usr import canonical_path, moved_link_target
+from distill.rootfs.merged_usr import MERGED_DIRS, canonical_path, moved_link_target
 from distill.rootfs.tree import FileTree, Kind, normalize
 
 STATUS_DIR = "/var/lib/dpkg/status.d"
@@ -89,6 +89,19 @@ def restricted_md5sums(md5sums: str, shipped: set[str]) -> bytes:
     return "".join(lines).encode()
 
 
+def is_merged_usr_link(path: str, info: tarfile.TarInfo) -> bool:
+    """True for a packaged top-level link such as ``/bin -> usr/bin``.
+
+    Raises :class:`FormatError` for a top-level merged folder linked elsewhere.
+    """
+    name = path.lstrip("/")
+    if name not in MERGED_DIRS or not info.issym():
+        return False
+    if normalize(info.linkname) != f"/usr/{name}":
+        raise FormatError(f"{path} links to {info.linkname}, not to usr/{name}")
+    return True
+
+
 def _parse_control(text: str) -> _Control:
     paragraph = Deb822(text)
     missing = [k for k in ("Package", "Version", "Architecture") if not paragraph.get(k)]
@@ -126,6 +139,8 @@ class _Unpacker:
         if not name or name == ".":
             return
         old = normalize(name)
+        if is_merged_usr_link(old, info):
+            return  # trixie's base-files ships them; add_merged_usr_links adds ours
         new = canonical_path(old)
         if self.drop(new):
             if info.isreg():
