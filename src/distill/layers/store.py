@@ -1,0 +1,168 @@
+"""The layer store: content-addressed layer blobs plus an index of cache keys.
+
+Layout under the root folder::
+
+    blobs/sha256/<hex>     compressed layer blobs (and any other blob), by digest
+    keys/<key>.json        cache key -> digest, size, diff_id, uncompressed size,
+                           media type and the compressor that made the blob
+    locks/<key>.lock       held while a key is being built
+
+A blob is streamed into a temporary file beside its final place, flushed to
+disk and renamed to its digest; the key file is written atomically after it.
+An interrupted build therefore leaves neither a temporary file nor a key, and
+two processes building the same key both end with the same valid layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from filelock import FileLock
+
+from distill.errors import DistillError, FormatError
+from distill.fsutil import atomic_write_bytes
+from distill.layers.compress import COMPRESSOR_ID, GzipHashWriter, LayerDigests
+from distill.layers.tarball import write_tar
+from distill.oci import media_types
+from distill.oci.digest import check_digest, digest_hex, sha256_digest
+from distill.oci.model import Layer, canonical_json
+from distill.progress import SILENT, Progress
+from distill.rootfs.tree import FileTree
+
+_KEY = re.compile(r"^[0-9a-f]{1,128}$")
+
+
+class LayerStore:
+    """Layer blobs and cache keys under ``root`` (usually ``cache_root() / "layers"``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._blobs = root / "blobs" / "sha256"
+        self._keys = root / "keys"
+        self._locks = root / "locks"
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the blob with ``digest`` is (or would be) stored."""
+        return self._blobs / digest_hex(digest)
+
+    def put_blob(self, data: bytes) -> Path:
+        """Store ``data`` by its digest (once) and return its path."""
+        target = self.blob_path(sha256_digest(data))
+        if not (target.is_file() and target.stat().st_size == len(data)):
+            try:
+                atomic_write_bytes(target, data)
+            except OSError as exc:
+                raise DistillError(f"cannot write blob {target}: {exc}") from exc
+        return target
+
+    def lookup(self, key: str) -> Layer | None:
+        """The layer stored under ``key``, or None if it is missing or damaged.
+
+        Raises FormatError only for a key that is not a lowercase hex string.
+        """
+        key_path = self._key_path(key)
+        try:
+            record = json.loads(key_path.read_bytes())
+            layer = Layer(
+                digest=check_digest(record["digest"]),
+                size=int(record["size"]),
+                diff_id=check_digest(record["diff_id"]),
+                uncompressed_size=int(record["uncompressed_size"]),
+                path=self.blob_path(record["digest"]),
+                media_type=str(record["media_type"]),
+            )
+            if record["compressor"] != COMPRESSOR_ID or layer.path.stat().st_size != layer.size:
+                return None
+        except (OSError, ValueError, TypeError, KeyError, FormatError):
+            return None
+        return layer
+
+    def build(
+        self,
+        key: str | None,
+        make_tree: Callable[[], FileTree],
+        *,
+        mtime: int,
+        progress: Progress = SILENT,
+    ) -> Layer:
+        """The layer for ``key``: from the store, or made from ``make_tree()`` and stored.
+
+        With ``key`` None the layer is always built (and stored by digest only).
+        """
+        if key is None:
+            return self.write_layer(make_tree(), mtime=mtime, progress=progress)
+        hit = self.lookup(key)  # also rejects a malformed key before it names a lock file
+        if hit is not None:
+            return hit
+        self._locks.mkdir(parents=True, exist_ok=True)
+        with FileLock(self._locks / f"{key}.lock"):
+            hit = self.lookup(key)
+            if hit is not None:
+                return hit
+            layer = self.write_layer(make_tree(), mtime=mtime, progress=progress)
+            try:
+                atomic_write_bytes(self._key_path(key), _key_record(layer))
+            except OSError as exc:
+                raise DistillError(f"cannot write layer cache key {key}: {exc}") from exc
+        return layer
+
+    def write_layer(self, tree: FileTree, *, mtime: int, progress: Progress = SILENT) -> Layer:
+        """Write ``tree`` as a gzip layer blob in the store, without a cache key."""
+        try:
+            digests = self._write_blob(tree, mtime=mtime, progress=progress)
+        except OSError as exc:
+            raise DistillError(f"cannot write layer into {self._blobs}: {exc}") from exc
+        return Layer(
+            digest=digests.digest, size=digests.size, diff_id=digests.diff_id,
+            uncompressed_size=digests.uncompressed_size,
+            path=self.blob_path(digests.digest), media_type=media_types.OCI_LAYER_GZIP,
+        )
+
+    def _write_blob(self, tree: FileTree, *, mtime: int, progress: Progress) -> LayerDigests:
+        self._blobs.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".layer.", suffix=".tmp", dir=self._blobs)
+        tmp = Path(tmp_name)
+        try:
+            task = progress.task("writing layer", total=len(tree))
+            with os.fdopen(fd, "wb") as handle:
+                writer = GzipHashWriter(handle)
+                write_tar(tree, writer, mtime=mtime, task=task)
+                digests = writer.finish()
+                handle.flush()
+                os.fsync(handle.fileno())
+            tmp.replace(self.blob_path(digests.digest))
+            _fsync_dir(self._blobs)
+            task.finish()
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return digests
+
+    def _key_path(self, key: str) -> Path:
+        if not _KEY.match(key):
+            raise FormatError(f"layer cache key {key!r} is not a lowercase hex string")
+        return self._keys / f"{key}.json"
+
+
+def _key_record(layer: Layer) -> bytes:
+    return canonical_json({
+        "compressor": COMPRESSOR_ID,
+        "diff_id": layer.diff_id,
+        "digest": layer.digest,
+        "media_type": layer.media_type,
+        "size": layer.size,
+        "uncompressed_size": layer.uncompressed_size,
+    })
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
