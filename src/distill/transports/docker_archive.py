@@ -165,7 +165,7 @@ def _write_body(out: BinaryIO, member: Member, task: Task) -> int:
         data = member.data or b""
         return _write(out, data + bytes(_padded(len(data)) - len(data)), task)
     layer, digest, written = member.layer, hashlib.sha256(), 0
-    with _layer_tar(layer) as stream:
+    with _layer_tar(layer.path, layer.media_type) as stream:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
             written += _write(out, chunk, task)
@@ -177,22 +177,22 @@ def _write_body(out: BinaryIO, member: Member, task: Task) -> int:
 
 
 @contextlib.contextmanager
-def _layer_tar(layer: Layer) -> Iterator[IO[bytes]]:
+def _layer_tar(path: Path, media_type: str) -> Iterator[IO[bytes]]:
     try:
-        raw = layer.path.open("rb")
+        raw = path.open("rb")
     except OSError as exc:
-        raise TransportError(f"cannot read layer {layer.digest}: {exc}") from exc
+        raise TransportError(f"cannot read layer {path}: {exc}") from exc
     with raw:
-        if layer.media_type in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP):
+        if media_type in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP):
             with igzip.IGzipFile(fileobj=raw, mode="rb") as gz:  # type: ignore[no-untyped-call]
                 yield cast(IO[bytes], gz)
-        elif layer.media_type == media_types.OCI_LAYER_ZSTD:
+        elif media_type == media_types.OCI_LAYER_ZSTD:
             with zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True) as zs:
                 yield zs
-        elif layer.media_type == media_types.OCI_LAYER:
+        elif media_type == media_types.OCI_LAYER:
             yield raw
         else:
-            raise TransportError(f"layer {layer.digest}: unsupported media type {layer.media_type}")
+            raise TransportError(f"layer {path}: unsupported media type {media_type}")
 
 
 # Reading
@@ -266,13 +266,11 @@ def _read_layer(file: Path, diff_id: str) -> Layer:
     elif magic == _ZSTD_MAGIC:
         media_type = media_types.OCI_LAYER_ZSTD
     blob_hash, tar_hash, size, uncompressed = hashlib.sha256(), hashlib.sha256(), 0, 0
-    probe = Layer(digest="", size=0, diff_id=diff_id, uncompressed_size=0, path=file,
-                  media_type=media_type)
     with file.open("rb") as raw:
         while chunk := raw.read(_CHUNK):
             blob_hash.update(chunk)
             size += len(chunk)
-    with _layer_tar(probe) as stream:
+    with _layer_tar(file, media_type) as stream:
         while chunk := stream.read(_CHUNK):
             tar_hash.update(chunk)
             uncompressed += len(chunk)
