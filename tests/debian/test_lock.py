@@ -51,7 +51,7 @@ def test_from_record_keeps_no_mirror_uri() -> None:
         uri="http://mirror.invalid/debian-security",
         depends="libgcc-s1",
     )
-    locked = LockedPackage.from_record(record)
+    locked = LockedPackage.from_record(record, layer="base-nossl")
     assert locked.to_json() == {
         "name": "libc6",
         "version": "2.36-9+deb12u10",
@@ -61,6 +61,7 @@ def test_from_record_keeps_no_mirror_uri() -> None:
         "filename": "pool/main/g/glibc/libc6_2.36-9+deb12u10_amd64.deb",
         "suite": "bookworm-security",
         "component": "main",
+        "layer": "base-nossl",
     }
 
 

@@ -33,10 +33,12 @@ class LockedPackage:
     filename: str
     suite: str
     component: str
+    layer: str = ""
+    """Which layer the package goes into: a flavor name, ``packages`` or ``data``."""
 
     @classmethod
-    def from_record(cls, record: PackageRecord) -> LockedPackage:
-        """The pin for a resolved Packages record."""
+    def from_record(cls, record: PackageRecord, *, layer: str = "") -> LockedPackage:
+        """The pin for a resolved Packages record, destined for ``layer``."""
         return cls(
             name=record.name,
             version=record.version,
@@ -46,6 +48,7 @@ class LockedPackage:
             filename=record.filename,
             suite=record.suite,
             component=record.component,
+            layer=layer,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -1,0 +1,277 @@
+"""The build: configuration -> packages -> layers -> images.
+
+Nothing is written to an output here: the caller gets images whose layer
+blobs are in the layer store, and hands them to the transports.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from distill.build.accounts import AccountPlan, add_account_files, plan_accounts
+from distill.build.app_tree import app_tree
+from distill.build.fingerprint import cache_key
+from distill.build.plan import DATA_GROUP, EXTRA_GROUP, PackagePlan, plan_from_index
+from distill.build.runtime import runtime_config
+from distill.config import ARCHS, Config
+from distill.debian.deb import read_deb
+from distill.debian.download import DownloadRequest, fetch_all
+from distill.debian.lock import Lock, LockedPackage, read_lock, write_lock
+from distill.debian.repository import deb_url, load_packages, source_uri_for_suite
+from distill.debian.sources import Source, debian_sources_for, read_host_sources
+from distill.errors import ConfigError
+from distill.flavors import Flavor, build_flavor_tree, flavor_env, lineage, variant_settings
+from distill.flavors.model import no_files
+from distill.fsutil import cache_root
+from distill.layers.store import LayerStore
+from distill.oci.config import HistoryEntry, config_bytes, rfc3339
+from distill.oci.model import Artifact, Image, ImageIndex, Layer, Platform
+from distill.progress import SILENT, Progress
+from distill.rootfs.merged_usr import add_merged_usr_links
+from distill.rootfs.packages import install_deb
+from distill.rootfs.tree import FileTree
+
+ANNOTATION = "org.opencontainers.image"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build made: one image per architecture, and the artifact to write."""
+
+    name: str
+    tag: str
+    images: tuple[Image, ...]
+    artifact: Artifact
+
+
+@dataclass(frozen=True)
+class _Context:
+    config: Config
+    chain: tuple[Flavor, ...]
+    epoch: int
+    store: LayerStore
+    debs: Mapping[str, Path]
+    """sha256 -> .deb path."""
+    progress: Progress
+
+
+def source_date_epoch() -> int:
+    """``SOURCE_DATE_EPOCH`` (default 0): every time stamp in an image."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "0").strip() or "0"
+    if not value.isdigit():
+        raise ConfigError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}")
+    return int(value)
+
+
+def sources_for(config: Config) -> list[Source]:
+    """The Debian sources of the configuration's release: its own, else the host's."""
+    if config.repositories:
+        return [
+            Source(uri=r.url.rstrip("/"), suites=tuple(r.suites),
+                   components=tuple(r.components), keyring=r.keyring)
+            for r in config.repositories
+        ]
+    return debian_sources_for(read_host_sources(), config.release)
+
+
+def resolve_plans(
+    config: Config, archs: Sequence[str], *, sources: Sequence[Source], progress: Progress
+) -> list[PackagePlan]:
+    """Resolve the configuration's packages for each architecture from the repositories."""
+    chain = lineage(config.base)
+    cache = cache_root() / "debian"
+    plans = []
+    for arch in archs:
+        records = load_packages(sources, arch=arch, cache=cache, progress=progress)
+        plans.append(plan_from_index(records, arch=arch, release=config.release, chain=chain,
+                                     extra=config.packages))
+    return plans
+
+
+def lock(config: Config, *, lock_path: Path, progress: Progress = SILENT) -> Lock:
+    """Resolve every architecture and write the lock file."""
+    archs = _archs(config, None)
+    plans = resolve_plans(config, archs, sources=sources_for(config), progress=progress)
+    result = Lock(
+        config_checksum=config.package_checksum(),
+        release=config.release,
+        packages={plan.arch: plan.all_packages() for plan in plans},
+    )
+    write_lock(lock_path, result)
+    return result
+
+
+def build(
+    config: Config,
+    *,
+    archs: Sequence[str] | None = None,
+    lock_path: Path | None = None,
+    locked: bool = False,
+    progress: Progress = SILENT,
+) -> BuildResult:
+    """Build the images the configuration describes, one per architecture."""
+    archs = _archs(config, archs)
+    sources = sources_for(config)
+    if locked:
+        if lock_path is None:
+            raise ConfigError("--locked needs a lock file")
+        plans = _plans_from_lock(config, archs, read_lock(lock_path))
+    else:
+        plans = resolve_plans(config, archs, sources=sources, progress=progress)
+    debs = _download(plans, sources, progress=progress)
+    context = _Context(
+        config=config, chain=lineage(config.base), epoch=source_date_epoch(),
+        store=LayerStore(cache_root() / "layers"), debs=debs, progress=progress,
+    )
+    images = tuple(_image(context, plan) for plan in plans)
+    tag = config.version or "latest"
+    artifact: Artifact = images[0]
+    if len(images) > 1:
+        artifact = ImageIndex(images, annotations=_common_annotations(config, context.epoch))
+    return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact)
+
+
+def _archs(config: Config, archs: Sequence[str] | None) -> list[str]:
+    chosen = list(archs) if archs else list(config.archs)
+    for arch in chosen:
+        if arch not in ARCHS:
+            raise ConfigError(f"unknown architecture {arch!r} (supported: {', '.join(ARCHS)})")
+    return list(dict.fromkeys(chosen))
+
+
+def _plans_from_lock(config: Config, archs: Sequence[str], locked: Lock) -> list[PackagePlan]:
+    from distill.build.plan import PackageGroup
+
+    locked.check(config_checksum=config.package_checksum(), archs=archs, release=config.release)
+    plans = []
+    for arch in archs:
+        groups: dict[str, list[LockedPackage]] = {}
+        for package in locked.packages[arch]:
+            groups.setdefault(package.layer, []).append(package)
+        order = [f.name for f in lineage(config.base)] + [EXTRA_GROUP, DATA_GROUP]
+        plans.append(PackagePlan(arch, tuple(
+            PackageGroup(name, tuple(groups[name])) for name in order if name in groups
+        )))
+    return plans
+
+
+def _download(
+    plans: Sequence[PackagePlan], sources: Sequence[Source], *, progress: Progress
+) -> dict[str, Path]:
+    requests = {
+        p.sha256: DownloadRequest(
+            url=deb_url(source_uri_for_suite(sources, p.suite), p.filename),
+            sha256=p.sha256, size=p.size,
+        )
+        for plan in plans for p in plan.all_packages()
+    }
+    by_url = fetch_all(list(requests.values()), cache=cache_root() / "debian", progress=progress)
+    return {sha: by_url[request.url] for sha, request in requests.items()}
+
+
+def _image(context: _Context, plan: PackagePlan) -> Image:
+    config = context.config
+    platform = Platform(architecture=plan.arch)
+    layers: list[Layer] = []
+    history: list[HistoryEntry] = []
+    for flavor in context.chain:
+        layer = _flavor_layer(context, plan, flavor)
+        if layer is not None:
+            layers.append(layer)
+            history.append(HistoryEntry(_describe_packages(
+                f"distill {flavor.name} flavor ({config.release})", plan.group(flavor.name))))
+    if plan.group(EXTRA_GROUP):
+        layers.append(_extra_layer(context, plan))
+        history.append(HistoryEntry(_describe_packages("distill packages",
+                                                       plan.group(EXTRA_GROUP))))
+    base_has_accounts = any(f.generate is not no_files for f in context.chain)
+    accounts = plan_accounts(config, base_has_accounts=base_has_accounts)
+    app = _app_layer(context, accounts)
+    if app is not None:
+        layers.append(app)
+        history.append(HistoryEntry(f"distill files of {config.name}"))
+    _, workdir = variant_settings(config.variant)
+    runtime = runtime_config(config, base_env=flavor_env(config.base), user=accounts.user,
+                             workdir=workdir)
+    document = config_bytes(platform=platform, runtime=runtime,
+                            diff_ids=[layer.diff_id for layer in layers], history=history,
+                            created=context.epoch)
+    annotations = _common_annotations(config, context.epoch)
+    return Image(config_bytes=document, layers=tuple(layers), platform=platform,
+                 annotations=annotations)
+
+
+def _flavor_layer(context: _Context, plan: PackagePlan, flavor: Flavor) -> Layer | None:
+    own = plan.group(flavor.name)
+    if not own and flavor.generate is no_files:
+        return None
+    data = {p.name: context.debs[p.sha256] for p in plan.group(DATA_GROUP)
+            if p.name in flavor.data_packages}
+    certificates = list(context.config.certificates) if flavor.data_packages else []
+    key = cache_key(
+        kind="flavor", flavor=flavor.name, release=context.config.release, arch=plan.arch,
+        packages=sorted(p.sha256 for p in own), data=sorted(p.sha256 for p in
+                                                            plan.group(DATA_GROUP)),
+        certificates=[_file_digest(c) for c in certificates],
+    )
+    return context.store.build(
+        key,
+        lambda: build_flavor_tree(
+            flavor, release=context.config.release,
+            installed=[context.debs[p.sha256] for p in own], data=data,
+            extra_certificates=certificates,
+        ),
+        mtime=context.epoch,
+    )
+
+
+def _extra_layer(context: _Context, plan: PackagePlan) -> Layer:
+    packages = plan.group(EXTRA_GROUP)
+
+    def make_tree() -> FileTree:
+        tree = FileTree()
+        for package in sorted(packages, key=lambda p: p.name):
+            install_deb(tree, read_deb(context.debs[package.sha256]))
+        add_merged_usr_links(tree)
+        return tree
+
+    key = cache_key(kind="packages", packages=sorted(p.sha256 for p in packages))
+    return context.store.build(key, make_tree, mtime=context.epoch)
+
+
+def _app_layer(context: _Context, accounts: AccountPlan) -> Layer | None:
+    tree = app_tree(context.config)
+    add_account_files(tree, accounts)
+    if not len(tree):
+        return None
+    return context.store.build(cache_key(kind="app", tree=tree.digest()), lambda: tree,
+                               mtime=context.epoch)
+
+
+def _common_annotations(config: Config, epoch: int) -> dict[str, str]:
+    annotations = {f"{ANNOTATION}.created": rfc3339(epoch), f"{ANNOTATION}.title": config.name}
+    if config.version:
+        annotations[f"{ANNOTATION}.version"] = config.version
+    if config.base != "scratch":
+        annotations[f"{ANNOTATION}.base.name"] = (
+            f"distill/{config.base}-{config.release}:{config.variant}"
+        )
+    annotations.update(config.annotations)
+    return annotations
+
+
+def _describe_packages(what: str, packages: Sequence[LockedPackage]) -> str:
+    listed = ", ".join(f"{p.name} {p.version}" for p in packages)
+    return f"{what}: {listed}" if listed else what
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ConfigError(f"certificates: cannot read {path}: {exc.strerror}") from exc

@@ -1,0 +1,108 @@
+"""The commands behind the CLI: parse references, build, write, report."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from distill.build.pipeline import BuildResult
+from distill.build.pipeline import build as build_images
+from distill.build.pipeline import lock as write_lock
+from distill.cli.console import ResultRow, print_results, progress_reporter
+from distill.config import Config, load_config, parse_config
+from distill.flavors import parse_base
+from distill.progress import Progress
+from distill.transports import write_artifact
+from distill.transports.reference import (
+    DOCKER_ARCHIVE,
+    OCI,
+    OCI_ARCHIVE,
+    Reference,
+    parse_reference,
+)
+
+
+def build(
+    *, config_file: Path, outputs: Sequence[str], archs: Sequence[str] | None, locked: bool,
+    quiet: bool,
+) -> None:
+    """``distill build``."""
+    config = load_config(config_file)
+    refs = _references(outputs, default=f"oci:dist/{config.name}:{config.version or 'latest'}")
+    with progress_reporter(not quiet) as progress:
+        result = build_images(config, archs=archs, lock_path=_lock_path(config_file),
+                              locked=locked, progress=progress)
+        _write(result, refs, progress=progress)
+    if not quiet:
+        _report(result)
+
+
+def base(
+    *, flavor: str, release: str, archs: Sequence[str] | None, outputs: Sequence[str],
+    quiet: bool,
+) -> None:
+    """``distill base FLAVOR[:VARIANT]``."""
+    name, variant = parse_base(flavor)
+    config = parse_config(
+        {"name": name, "base": name, "variant": variant, "release": release,
+         **({"archs": list(archs)} if archs else {})},
+        source="distill base", base_dir=Path.cwd(),
+    )
+    refs = _references(outputs, default=f"oci:dist/{name}-{release}:{variant}")
+    result = _build_base(config, refs, quiet=quiet)
+    if not quiet:
+        _report(result)
+
+
+def lock(*, config_file: Path, quiet: bool) -> None:
+    """``distill lock``."""
+    config = load_config(config_file)
+    path = _lock_path(config_file)
+    with progress_reporter(not quiet) as progress:
+        result = write_lock(config, lock_path=path, progress=progress)
+    if not quiet:
+        counts = ", ".join(f"{arch}: {len(pkgs)} packages" for arch, pkgs in
+                           sorted(result.packages.items()))
+        click.echo(f"wrote {path} ({counts})")
+
+
+def _build_base(config: Config, refs: Sequence[Reference], *, quiet: bool) -> BuildResult:
+    with progress_reporter(not quiet) as progress:
+        result = build_images(config, progress=progress)
+        _write(result, refs, progress=progress)
+    return result
+
+
+def _lock_path(config_file: Path) -> Path:
+    return config_file.parent / "distill.lock"
+
+
+def _references(outputs: Sequence[str], *, default: str) -> list[Reference]:
+    """Parse every -o before any work, so a typo fails at once."""
+    return [parse_reference(text) for text in (outputs or [default])]
+
+
+def _write(result: BuildResult, refs: Sequence[Reference], *, progress: Progress) -> None:
+    for ref in refs:
+        write_artifact(result.artifact, _with_defaults(ref, result), progress=progress)
+
+
+def _with_defaults(ref: Reference, result: BuildResult) -> Reference:
+    """Name and tag the image after the build where the reference leaves them out."""
+    if ref.transport == DOCKER_ARCHIVE and ref.name is None:
+        return dataclasses.replace(ref, name=result.name, tag=result.tag)
+    if ref.transport in (OCI, OCI_ARCHIVE) and ref.tag is None:
+        return dataclasses.replace(ref, tag=result.tag)
+    return ref
+
+
+def _report(result: BuildResult) -> None:
+    print_results([
+        ResultRow(name=f"{result.name}:{result.tag}", platform=str(image.platform),
+                  digest=image.digest, compressed=image.compressed_size,
+                  uncompressed=image.uncompressed_size)
+        for image in result.images
+    ])

@@ -1,0 +1,147 @@
+"""``distill``: the command line over the library.
+
+``main(argv)`` returns the exit code and is what tests call; ``run()`` is the
+console script. User errors print ``error: ...`` as one line and exit 1; usage
+errors exit 2; ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from distill import __version__
+from distill.errors import DistillError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _split_archs(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    archs = tuple(a.strip() for a in value.split(",") if a.strip())
+    if not archs:
+        raise click.BadParameter("give at least one architecture, e.g. amd64,arm64")
+    return archs
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="distill")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars and no result table.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
+    """Build minimal, reproducible container images from signed Debian packages."""
+    ctx.obj = {"debug": debug, "quiet": quiet}
+
+
+@cli.command()
+@click.option("-f", "--file", "config_file", type=click.Path(path_type=Path),
+              default=Path("distill.yaml"), show_default=True, help="The configuration.")
+@click.option("-o", "--output", "outputs", multiple=True, metavar="REF",
+              help="Where to write the image (oci:, oci-archive:, docker-archive:, "
+                   "docker-daemon:); repeatable. Default: oci:dist/NAME:TAG.")
+@click.option("--arch", "archs", metavar="LIST", help="Architectures, e.g. amd64,arm64.")
+@click.option("--locked", is_flag=True, help="Install exactly what distill.lock pins.")
+@click.pass_context
+def build(ctx: click.Context, config_file: Path, outputs: tuple[str, ...], archs: str | None,
+          locked: bool) -> None:
+    """Build the image that distill.yaml describes."""
+    from distill.cli import commands
+
+    commands.build(
+        config_file=config_file, outputs=outputs, archs=_split_archs(archs), locked=locked,
+        quiet=ctx.obj["quiet"],
+    )
+
+
+@cli.command()
+@click.argument("flavor", metavar="FLAVOR[:VARIANT]")
+@click.option("--release", default="bookworm", show_default=True, help="bookworm or trixie.")
+@click.option("--arch", "archs", metavar="LIST", help="Architectures, e.g. amd64,arm64.")
+@click.option("-o", "--output", "outputs", multiple=True, metavar="REF",
+              help="Where to write the image; repeatable. Default: oci:dist/FLAVOR:VARIANT.")
+@click.pass_context
+def base(ctx: click.Context, flavor: str, release: str, archs: str | None,
+         outputs: tuple[str, ...]) -> None:
+    """Build a distroless base image (static, ...) with a variant (latest, nonroot, ...)."""
+    from distill.cli import commands
+
+    commands.base(
+        flavor=flavor, release=release, archs=_split_archs(archs), outputs=outputs,
+        quiet=ctx.obj["quiet"],
+    )
+
+
+@cli.command()
+@click.option("-f", "--file", "config_file", type=click.Path(path_type=Path),
+              default=Path("distill.yaml"), show_default=True, help="The configuration.")
+@click.pass_context
+def lock(ctx: click.Context, config_file: Path) -> None:
+    """Resolve the packages and write distill.lock next to the configuration."""
+    from distill.cli import commands
+
+    commands.lock(config_file=config_file, quiet=ctx.obj["quiet"])
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of distill.yaml."""
+    import json
+
+    from distill.config import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run distill with ``argv`` (default: the process arguments); return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="distill", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        return _fail("interrupted; nothing was written and the cache is intact", EXIT_INTERRUPTED)
+    except DistillError as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(str(exc), EXIT_ERROR)
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        if exc.errno == errno.ENOSPC:
+            return _fail(f"disk full: {exc.filename or 'while writing'}", EXIT_ERROR)
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}", EXIT_ERROR)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(f"internal error: {exc!r} (run with --debug for the traceback)", EXIT_ERROR)
+    return EXIT_OK
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"error: {message}", err=True)
+    return code
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
