@@ -108,7 +108,8 @@ def start_local_mirror(root: Path) -> LocalMirror:
     handler = functools.partial(_Handler, directory=str(root))
     server = _Server(("127.0.0.1", 0), handler)
     server.log, server.fail, server.truncate = [], {}, set()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     uri = f"http://127.0.0.1:{server.server_port}/debian"
     return LocalMirror(root=root, server=server, uri=uri, thread=thread)
