@@ -52,7 +52,7 @@ def base(
         source="distill base", base_dir=Path.cwd(),
     )
     refs = _references(outputs, default=f"oci:dist/{name}-{release}:{variant}")
-    result = _build_base(config, refs, quiet=quiet)
+    result = _build_base(config, refs, tag=variant, quiet=quiet)
     if not quiet:
         _report(result)
 
@@ -69,9 +69,11 @@ def lock(*, config_file: Path, quiet: bool) -> None:
         click.echo(f"wrote {path} ({counts})")
 
 
-def _build_base(config: Config, refs: Sequence[Reference], *, quiet: bool) -> BuildResult:
+def _build_base(
+    config: Config, refs: Sequence[Reference], *, tag: str, quiet: bool
+) -> BuildResult:
     with progress_reporter(not quiet) as progress:
-        result = build_images(config, progress=progress)
+        result = dataclasses.replace(build_images(config, progress=progress), tag=tag)
         _write(result, refs, progress=progress)
     return result
 
