@@ -1,0 +1,170 @@
+"""Loading package records from signed repositories, cold and warm."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from distill.debian.packages import parse_packages, read_index
+from distill.debian.records import PackageRecord
+from distill.debian.repository import deb_url, load_packages, source_uri_for_suite
+from distill.debian.sources import Source
+from distill.errors import ConfigError, IntegrityError
+
+CacheFiles = Callable[[Path], list[Path]]
+
+
+def _source(mirror: Any, copy: Any, keyring_source: Source, **changes: Any) -> Source:
+    values: dict[str, Any] = {"uri": mirror.uri, "suites": (copy.suite,),
+                              "components": ("main",), "keyring": keyring_source.keyring}
+    return Source(**{**values, **changes})
+
+
+@pytest.mark.mirror
+def test_cold_then_warm_load_is_served_from_the_parsed_cache(
+    local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path,
+    cache_files: CacheFiles,
+) -> None:
+    source = _source(local_mirror, local_copy, mirror_source)
+    cache = tmp_path / "cache"
+    inrelease = f"/debian/dists/{local_copy.suite}/InRelease"
+
+    cold = load_packages([source], arch="amd64", cache=cache)
+    assert local_mirror.log == [inrelease, f"/debian/{local_copy.index_path}"]
+    [parsed] = (cache / "parsed").iterdir()
+    written = parsed.stat().st_mtime_ns
+
+    local_mirror.log.clear()
+    warm = load_packages([source], arch="amd64", cache=cache)
+
+    assert local_mirror.log == [inrelease]
+    assert parsed.stat().st_mtime_ns == written
+    text = read_index(local_copy.root / "debian" / local_copy.index_path, name="Packages.xz")
+    expected = parse_packages(text, suite=local_copy.suite, component="main", uri=source.uri)
+    assert cold == warm == expected
+    assert [hash(record) for record in warm] == [hash(record) for record in expected]
+    assert [repr(record) for record in warm] == [repr(record) for record in expected]
+    sha = local_copy.release.files["main/binary-amd64/Packages.xz"].sha256
+    assert Path("by-hash/sha256") / sha in cache_files(cache)
+
+
+@pytest.mark.mirror
+def test_a_tampered_packages_index_is_refused_and_not_cached(
+    local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path,
+    cache_files: CacheFiles,
+) -> None:
+    source = _source(local_mirror, local_copy, mirror_source)
+    cache = tmp_path / "cache"
+    index = local_copy.root / "debian" / local_copy.index_path
+    good = index.read_bytes()
+    tampered = bytearray(good)
+    tampered[len(tampered) // 2] ^= 0xFF
+    index.write_bytes(bytes(tampered))
+
+    with pytest.raises(IntegrityError, match=f"^{local_mirror.uri}/dists/.*/by-hash/SHA256/"
+                                             r"\w+: SHA-256 mismatch"):
+        load_packages([source], arch="amd64", cache=cache)
+    assert [path.parts[0] for path in cache_files(cache)] == ["inrelease"]
+
+    index.write_bytes(good)
+    assert load_packages([source], arch="amd64", cache=cache)
+    assert {path.parts[0] for path in cache_files(cache)} == {"inrelease", "by-hash", "parsed"}
+
+
+@pytest.mark.mirror
+def test_a_tampered_inrelease_is_refused(
+    local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path,
+    cache_files: CacheFiles,
+) -> None:
+    source = _source(local_mirror, local_copy, mirror_source)
+    inrelease = local_copy.root / "debian" / "dists" / local_copy.suite / "InRelease"
+    inrelease.write_bytes(inrelease.read_bytes().replace(b"Acquire-By-Hash: yes",
+                                                         b"Acquire-By-Hash: no "))
+
+    with pytest.raises(IntegrityError, match=f"^InRelease of {local_copy.suite} at "
+                                             f"{local_mirror.uri}: signature check failed"):
+        load_packages([source], arch="amd64", cache=tmp_path / "cache")
+    assert cache_files(tmp_path / "cache") == []
+
+
+@pytest.mark.mirror
+def test_a_signed_release_of_another_suite_is_refused(
+    local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path
+) -> None:
+    dists = local_copy.root / "debian" / "dists"
+    shutil.copytree(dists / local_copy.suite, dists / "replayed")
+    source = _source(local_mirror, local_copy, mirror_source, suites=("replayed",))
+
+    with pytest.raises(IntegrityError, match=r"the signed file is for suite .*, not replayed$"):
+        load_packages([source], arch="amd64", cache=tmp_path / "cache")
+
+
+@pytest.mark.mirror
+def test_an_architecture_the_suite_does_not_serve_is_a_config_error(
+    local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path
+) -> None:
+    source = _source(local_mirror, local_copy, mirror_source)
+
+    with pytest.raises(ConfigError, match=f"^architecture sparc99 is not served by "
+                                          f"{local_copy.suite} at {local_mirror.uri}; "
+                                          f"it serves: .*amd64"):
+        load_packages([source], arch="sparc99", cache=tmp_path / "cache")
+
+
+@pytest.mark.mirror
+def test_a_component_the_suite_does_not_serve_is_a_config_error(
+    local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path
+) -> None:
+    source = _source(local_mirror, local_copy, mirror_source, components=("nonesuch",))
+
+    with pytest.raises(ConfigError, match=r"^component nonesuch for amd64 is not served by"):
+        load_packages([source], arch="amd64", cache=tmp_path / "cache")
+
+
+@pytest.mark.mirror
+def test_the_host_sources_load_every_suite(
+    host_sources: list[Source], host_mirror: str, distill_cache_root: Path
+) -> None:
+    records = load_packages(host_sources, arch="amd64", cache=distill_cache_root / "debian")
+
+    suites = {record.suite for record in records}
+    assert suites == {suite for source in host_sources for suite in source.suites}
+    by_name: dict[str, list[PackageRecord]] = {}
+    for record in records:
+        by_name.setdefault(record.name, []).append(record)
+    assert any(record.architecture == "amd64" for record in by_name["libc6"])
+    assert by_name["tzdata"][0].architecture == "all"
+    assert by_name["base-files"][0].essential
+    host_uris = {source.uri for source in host_sources}
+    assert {record.uri for record in records} == host_uris
+    assert len(records) > 50_000
+
+
+def test_deb_url_from_a_record_or_parts() -> None:
+    record = PackageRecord(name="a", version="1", architecture="all", filename="pool/main/a/a.deb",
+                           size=1, sha256="0" * 64, suite="s", component="main",
+                           uri="http://m.example/debian")
+
+    assert deb_url(record) == "http://m.example/debian/pool/main/a/a.deb"
+    assert deb_url("http://m.example/debian/", "pool/main/a/a.deb") == deb_url(record)
+    with pytest.raises(TypeError):
+        deb_url("http://m.example/debian")
+
+
+def test_source_uri_for_suite() -> None:
+    sources = [
+        Source(uri="http://m.example/debian", suites=("bookworm", "bookworm-updates"),
+               components=("main",)),
+        Source(uri="http://m.example/debian-security", suites=("bookworm-security",),
+               components=("main",)),
+    ]
+
+    assert source_uri_for_suite(sources, "bookworm-updates") == "http://m.example/debian"
+    assert source_uri_for_suite(sources, "bookworm-security") == "http://m.example/debian-security"
+    with pytest.raises(ConfigError, match="no configured source serves suite trixie; the sources "
+                                          "serve: bookworm, bookworm-updates, bookworm-security"):
+        source_uri_for_suite(sources, "trixie")
