@@ -239,7 +239,7 @@ BAD_SNIPPETS = [
     ("oci-imports", "distill.oci.validate", "import socket\n"),
     ("oci-imports", "distill.oci.model", "from ..debian.records import PackageRecord\n"),
     ("oci-imports", "distill.oci.model", "import importlib\nimportlib.import_module('httpx')\n"),
-    ("transport-imports", "distill.transports.oci_archive", "from . import oci_layout\n"),
+    ("transport-imports", "distill.transports.oci_archive", "from . import docker_archive\n"),
     ("transport-imports", "distill.transports.registry", "from distill.transports import a\n"),
     ("transport-imports", "distill.transports.docker_archive", "from . import docker_daemon\n"),
 ]

@@ -244,6 +244,27 @@ def test_failure_of_a_missing_dependency() -> None:
     )
 
 
+def test_an_impossible_constraint_on_a_chosen_package_fails_at_once() -> None:
+    index = PackageIndex(
+        [record("app", depends="lib, tool"), record("tool", depends="lib (>= 5)"), record("lib")]
+    )
+    with pytest.raises(ResolveError) as error:
+        resolve(index, ["app"], arch="amd64")
+    assert str(error.value) == (
+        "cannot install lib (>= 5): no version available (available: 1.0); required by tool -> app"
+    )
+
+
+def test_a_virtual_package_without_a_suitable_provider() -> None:
+    index = PackageIndex([record("app", depends="virt (>= 2)"), record("p", provides="virt")])
+    with pytest.raises(ResolveError) as error:
+        resolve(index, ["app"], arch="amd64")
+    assert str(error.value) == (
+        "cannot install virt (>= 2): no provider meets the constraint (provided by: p); "
+        "required by app"
+    )
+
+
 def test_conflicting_constraints_fail_with_both_named() -> None:
     index = PackageIndex(
         [
@@ -258,8 +279,10 @@ def test_conflicting_constraints_fail_with_both_named() -> None:
         resolve(index, ["app"], arch="amd64")
     message = str(error.value)
     assert "\n" not in message
-    assert message.startswith("cannot install lib (>= 2): no version also satisfies lib (<< 2)")
-    assert "available: 2.0, 1.0" in message
+    assert message == (
+        "cannot install lib (>= 2): no version also satisfies lib (<< 2) "
+        "(required by two -> app) (available: 2.0, 1.0); required by one -> app"
+    )
 
 
 # -- the real bookworm index -------------------------------------------------

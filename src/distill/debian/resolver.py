@@ -246,23 +246,37 @@ class _Round:
     def _fail(self, group: Group, chain: Chain) -> None:
         """Raise a conflict to learn from, or the ResolveError that explains the failure."""
         for alt in group:
-            chosen = self.chosen.get(alt.name)
-            if chosen is None or any(p.alternative == alt for p in self.pins.get(alt.name, ())):
-                continue
-            raise _Conflict(_Pin(alternative=alt, chain=chain))
+            if self._worth_pinning(alt):
+                raise _Conflict(_Pin(alternative=alt, chain=chain))
         if len(group) == 1:
             reasons = self._reason(group[0])
         else:
             reasons = "; ".join(f"{alt.name}: {self._reason(alt)}" for alt in group)
         raise ResolveError(f"cannot install {_group_text(group)}: {reasons}; {_chain_text(chain)}")
 
+    def _worth_pinning(self, alt: Alternative) -> bool:
+        """A version of ``alt`` was chosen, but another one would meet it and every pin."""
+        if alt.name not in self.chosen:
+            return False
+        if any(pin.alternative == alt for pin in self.pins.get(alt.name, ())):
+            return False
+        return any(
+            alt.accepts(r.version) and self._arch_ok(alt, r) and self._pinned_ok(r)
+            for r in self.index.versions(alt.name)
+        )
+
     def _reason(self, alt: Alternative) -> str:
         versions = self.index.versions(alt.name)
         if not versions and not self.index.providers(alt.name):
             return f"no such package in {_where(self.index, self.arch)}"
+        if not versions:
+            providers = self.index.providers(alt.name)
+            offered = ", ".join(f"{r.name} (= {v})" if v else r.name for r, v in providers[:5])
+            offered += ", ..." if len(providers) > 5 else ""
+            return f"no provider meets the constraint (provided by: {offered})"
         if alt.any_arch and not any(r.multi_arch == "allowed" for r in versions):
             return f"not Multi-Arch: allowed, so {alt.name}:any cannot be met"
-        available = ", ".join(r.version for r in versions) or "only virtual"
+        available = ", ".join(r.version for r in versions)
         if any(alt.accepts(r.version) for r in versions):
             pins = ", ".join(
                 f"{p.alternative} ({_chain_text(p.chain)})" for p in self.pins.get(alt.name, ())
