@@ -93,7 +93,7 @@ def _members(tree: FileTree) -> Iterator[_Member]:
                           linkname=entry.target)
         else:
             source = entry if entry.kind is Kind.FILE else _link_source(tree, entry)
-            holder = source.path.lstrip("/")
+            holder = carrier.setdefault(source.path, name)
             if holder == name:
                 yield _Member(name, _REGULAR, source.mode, source.uid, source.gid,
                               data=source.data)
