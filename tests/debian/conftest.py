@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.server
 import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -206,3 +207,38 @@ def _cache_files(cache: Path) -> list[Path]:
 def cache_files() -> Callable[[Path], list[Path]]:
     """``cache_files(cache)``: every file below ``cache`` except lock files, relative to it."""
     return _cache_files
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A throw-away OpenPGP key: ``keyring`` verifies what ``clearsign`` signs."""
+
+    home: Path
+    keyring: Path
+
+    def clearsign(self, text: str) -> bytes:
+        """``text`` clearsigned, as an InRelease file is."""
+        result = subprocess.run(
+            ["gpg", "--homedir", str(self.home), "--batch", "--clearsign", "--output", "-"],
+            input=text.encode(), capture_output=True, check=True,
+        )
+        return result.stdout
+
+
+@pytest.fixture(scope="session")
+def signer(
+    tmp_path_factory: pytest.TempPathFactory, require_tool: Callable[[str], Path]
+) -> Iterator[Signer]:
+    """A fresh signing key made with gpg for synthetic repositories."""
+    require_tool("gpg")
+    home = tmp_path_factory.mktemp("gnupg")
+    home.chmod(0o700)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--passphrase", ""]
+    subprocess.run([*gpg, "--quick-gen-key", "distill test <test@invalid>", "ed25519", "sign",
+                    "never"], capture_output=True, check=True)
+    keyring = home / "test-keyring.gpg"
+    keyring.write_bytes(subprocess.run([*gpg, "--export"], capture_output=True,
+                                       check=True).stdout)
+    yield Signer(home=home, keyring=keyring)
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"],
+                   capture_output=True, check=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -168,3 +170,60 @@ def test_source_uri_for_suite() -> None:
     with pytest.raises(ConfigError, match="no configured source serves suite trixie; the sources "
                                           "serve: bookworm, bookworm-updates, bookworm-security"):
         source_uri_for_suite(sources, "trixie")
+
+
+def _paragraph(name: str, arch: str) -> str:
+    return (f"Package: {name}\nVersion: 1.0\nArchitecture: {arch}\n"
+            f"Filename: pool/main/{name}_1.0_{arch}.deb\nSize: 10\nSHA256: {'ab' * 32}\n")
+
+
+def _publish(dists: Path, files: dict[str, bytes], *, signer: Any, release_fields: str) -> None:
+    """Write ``files`` below ``dists`` and a signed InRelease that lists them."""
+    lines = []
+    for name, data in files.items():
+        (dists / name).parent.mkdir(parents=True, exist_ok=True)
+        (dists / name).write_bytes(data)
+        lines.append(f" {hashlib.sha256(data).hexdigest()} {len(data)} {name}")
+    release = release_fields + "SHA256:\n" + "\n".join(lines) + "\n"
+    (dists / "InRelease").write_bytes(signer.clearsign(release))
+
+
+@pytest.mark.parametrize("with_all_in_arch", [False, True])
+def test_a_repository_without_by_hash_and_with_a_separate_all_index(
+    signer: Any, file_server: Any, tmp_path: Path, with_all_in_arch: bool
+) -> None:
+    dists = file_server.root / "debian" / "dists" / "sid"
+    amd64 = _paragraph("tool", "amd64").encode()
+    arch_all = _paragraph("data", "all").encode()
+    _publish(dists, {
+        "main/binary-amd64/Packages.gz": gzip.compress(amd64),
+        "main/binary-amd64/Packages": amd64,
+        "main/binary-all/Packages": arch_all,
+    }, signer=signer, release_fields=(
+        "Suite: unstable\nCodename: sid\nArchitectures: all amd64\nComponents: main\n"
+        + ("No-Support-for-Architecture-all: Packages\n" if with_all_in_arch else "")
+    ))
+    source = Source(uri=file_server.uri, suites=("sid",), components=("main",),
+                    keyring=signer.keyring)
+
+    records = load_packages([source], arch="amd64", cache=tmp_path / "cache")
+
+    expected = ["tool"] if with_all_in_arch else ["tool", "data"]
+    assert [record.name for record in records] == expected
+    wanted = ["InRelease", "main/binary-amd64/Packages.gz"]
+    wanted += [] if with_all_in_arch else ["main/binary-all/Packages"]
+    assert file_server.log == [f"/debian/dists/sid/{name}" for name in wanted]
+
+
+def test_an_expired_release_is_refused(signer: Any, file_server: Any, tmp_path: Path) -> None:
+    dists = file_server.root / "debian" / "dists" / "sid"
+    _publish(dists, {"main/binary-amd64/Packages": b""}, signer=signer, release_fields=(
+        "Suite: unstable\nCodename: sid\nArchitectures: amd64\nComponents: main\n"
+        "Valid-Until: Sat, 01 Jan 2000 00:00:00 UTC\n"
+    ))
+    source = Source(uri=file_server.uri, suites=("sid",), components=("main",),
+                    keyring=signer.keyring)
+
+    with pytest.raises(IntegrityError, match=f"^InRelease of sid at {file_server.uri}: expired "
+                                             "on 2000-01-01 00:00 UTC"):
+        load_packages([source], arch="amd64", cache=tmp_path / "cache")

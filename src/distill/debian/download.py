@@ -109,14 +109,16 @@ def fetch_all(
     task = progress.task(f"Downloading {len(unique)} files", total=total or None)
     own_client = client is None
     http = client if client is not None else new_client(jobs=jobs)
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {
-                request.url: pool.submit(_fetch_one, http, request, cache=cache, task=task)
-                for request in unique
-            }
-            return {url: future.result() for url, future in futures.items()}
+        futures = {
+            request.url: pool.submit(_fetch_one, http, request, cache=cache, task=task)
+            for request in unique
+        }
+        return {url: future.result() for url, future in futures.items()}
     finally:
+        # On the first failure (or Ctrl-C) the queued downloads are dropped, not started.
+        pool.shutdown(wait=True, cancel_futures=True)
         task.finish()
         if own_client:
             http.close()
