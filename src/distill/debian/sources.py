@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from debian import deb822
+
 from distill.errors import ConfigError
 
 DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
