@@ -163,8 +163,8 @@ def test_gnu_tar_lists_and_extracts_without_warnings(
                              capture_output=True, text=True, check=False)
     assert extract.returncode == 0 and extract.stderr == ""
     assert (out / "usr/bin/tool").read_bytes() == tree.get("/usr/bin/tool").data  # type: ignore[union-attr]
-    assert os.path.samefile(out / "usr/bin/tool", out / "bin/tool-link")
-    assert os.readlink(out / "usr/bin/sh") == "dash"
+    assert (out / "usr/bin/tool").samefile(out / "bin/tool-link")
+    assert (out / "usr/bin/sh").readlink() == Path("dash")
     assert (out / "srv/caf\u00e9/\u65e5\u672c").read_bytes() == b"unicode"
     assert (out / ("srv/" + "long-name-" * 15)).read_bytes() == b"long"
 
