@@ -59,17 +59,22 @@ def plan_from_index(
     extra: Sequence[str],
 ) -> PackagePlan:
     """Resolve the flavor chain and the extra packages against a repository index."""
-    index = PackageIndex(records)
+    index = PackageIndex(records, arch=arch, release=release)
     ignore = frozenset(name for flavor in chain for name in flavor.ignore_deps)
-    requests: list[str] = []
-    chosen: set[str] = set()
-    groups: list[PackageGroup] = []
     levels = [(flavor.name, list(flavor.packages_for(release))) for flavor in chain]
     if extra:
         levels.append((EXTRA_GROUP, list(extra)))
+    everything = [request for _, wanted in levels for request in wanted]
+    # Resolve the whole set once so every layer agrees on versions, then place
+    # each package in the first layer whose requests need it.
+    final = PackageIndex(resolve(index, everything, arch=arch, ignore=ignore), arch=arch,
+                         release=release)
+    requests: list[str] = []
+    chosen: set[str] = set()
+    groups: list[PackageGroup] = []
     for layer, wanted in levels:
         requests.extend(wanted)
-        resolved = resolve(index, requests, arch=arch, ignore=ignore)
+        resolved = resolve(final, requests, arch=arch, ignore=ignore)
         own = tuple(LockedPackage.from_record(r, layer=layer)
                     for r in resolved if r.name not in chosen)
         chosen.update(p.name for p in own)
