@@ -247,7 +247,8 @@ def load_config(path: Path) -> Config:
 def parse_config(document: dict[str, Any], *, source: str, base_dir: Path) -> Config:
     """Validate a parsed document; ``source`` names it in errors."""
     try:
-        config = Config.model_validate(document)
+        # by_name=False: the file's keys are the kebab-case ones only (stop_signal is a typo).
+        config = Config.model_validate(document, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise ConfigError(f"{source}: {_describe(exc, document)}") from exc
     return _resolve_paths(config, base_dir.absolute())
