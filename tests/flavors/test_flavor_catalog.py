@@ -6,9 +6,11 @@ import pytest
 
 from distill.errors import ConfigError
 from distill.flavors import (
+    flavor_entrypoint,
     flavor_env,
     flavor_names,
     get_flavor,
+    image_chain,
     lineage,
     parse_base,
     variant_settings,
@@ -31,9 +33,60 @@ def test_unknown_flavor_lists_the_flavors() -> None:
         get_flavor("stati")
 
 
-def test_planned_flavor_is_not_available_yet() -> None:
-    with pytest.raises(ConfigError, match="flavor python3 is not available yet"):
-        get_flavor("python3")
+def test_every_distroless_flavor_is_defined() -> None:
+    assert flavor_names() == ["base", "base-nossl", "cc", "java", "nodejs", "python3",
+                              "scratch", "static"]
+
+
+@pytest.mark.parametrize(("name", "chain"), [
+    ("base", ["static", "base-nossl", "base"]),
+    ("cc", ["static", "base-nossl", "base", "cc"]),
+    ("python3", ["static", "base-nossl", "base", "cc", "python3"]),
+    ("nodejs", ["static", "base-nossl", "base", "cc", "nodejs"]),
+    ("java", ["static", "base-nossl", "java"]),
+])
+def test_lineages_match_distroless(name: str, chain: list[str]) -> None:
+    assert [f.name for f in lineage(name)] == chain
+
+
+def test_release_specific_package_names() -> None:
+    assert get_flavor("base").packages_for("bookworm") == ("libssl3", "libzstd1", "zlib1g")
+    assert get_flavor("base").packages_for("trixie") == ("libssl3t64", "libzstd1", "zlib1g")
+    assert "gcc-12-base" in get_flavor("cc").packages_for("bookworm")
+    assert "gcc-14-base" in get_flavor("cc").packages_for("trixie")
+    assert "python3.11-minimal" in get_flavor("python3").packages_for("bookworm")
+    assert "libpython3.13-stdlib" in get_flavor("python3").packages_for("trixie")
+    assert get_flavor("java").packages_for("bookworm") == ("openjdk-17-jre-headless",)
+    assert get_flavor("java").packages_for("trixie") == ("openjdk-21-jre-headless",)
+
+
+def test_entrypoints_as_distroless() -> None:
+    assert flavor_entrypoint("static") is None
+    assert flavor_entrypoint("cc", "nonroot") is None
+    assert flavor_entrypoint("cc", "debug") == ("/busybox/sh",)
+    assert flavor_entrypoint("static", "debug-nonroot") == ("/busybox/sh",)
+    assert flavor_entrypoint("python3", "debug") == ("/usr/bin/python3",)
+    assert flavor_entrypoint("nodejs") == ("/usr/bin/node",)
+    assert flavor_entrypoint("java", "debug") == ("/usr/bin/java", "-jar")
+
+
+def test_debug_variants_add_the_busybox_layer_last() -> None:
+    assert [f.name for f in image_chain("cc", "debug")][-2:] == ["cc", "busybox"]
+    assert image_chain("cc", "nonroot") == lineage("cc")
+    assert flavor_env("base", "debug-nonroot")["PATH"].endswith(":/usr/bin:/sbin:/bin:/busybox")
+    assert "/busybox" not in flavor_env("base", "nonroot")["PATH"]
+
+
+def test_python3_drops_tests_headers_and_static_libraries() -> None:
+    drop = get_flavor("python3").dropper()
+    assert drop("/usr/lib/python3.11/idlelib/idle.py")
+    assert drop("/usr/lib/python3.13/test/support/__init__.py")
+    assert drop("/usr/lib/x86_64-linux-gnu/libpython3.11.a")
+    assert drop("/usr/include/python3.11/Python.h")
+    assert drop("/usr/share/doc/libpython3.11-stdlib/changelog.gz")
+    assert not drop("/usr/lib/python3.11/venv/__init__.py")
+    assert not drop("/usr/lib/python3.11/ssl.py")
+    assert not drop("/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so")
 
 
 def test_lineage_and_env() -> None:
@@ -51,8 +104,8 @@ def test_lineage_and_env() -> None:
 def test_variants() -> None:
     assert variant_settings("latest") == ("0", "/")
     assert variant_settings("nonroot") == ("65532", "/home/nonroot")
-    with pytest.raises(ConfigError, match="variant debug is not available yet"):
-        variant_settings("debug")
+    assert variant_settings("debug") == ("0", "/")
+    assert variant_settings("debug-nonroot") == ("65532", "/home/nonroot")
     with pytest.raises(ConfigError, match="unknown variant"):
         variant_settings("root")
 

@@ -23,7 +23,14 @@ from distill.debian.lock import Lock, LockedPackage, read_lock, write_lock
 from distill.debian.repository import deb_url, load_packages, source_uri_for_suite
 from distill.debian.sources import Source, debian_sources_for, read_host_sources
 from distill.errors import ConfigError
-from distill.flavors import Flavor, build_flavor_tree, flavor_env, lineage, variant_settings
+from distill.flavors import (
+    Flavor,
+    build_flavor_tree,
+    flavor_entrypoint,
+    flavor_env,
+    image_chain,
+    variant_settings,
+)
 from distill.flavors.model import no_files
 from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
@@ -81,7 +88,7 @@ def resolve_plans(
     config: Config, archs: Sequence[str], *, sources: Sequence[Source], progress: Progress
 ) -> list[PackagePlan]:
     """Resolve the configuration's packages for each architecture from the repositories."""
-    chain = lineage(config.base)
+    chain = image_chain(config.base, config.variant)
     cache = cache_root() / "debian"
     plans = []
     for arch in archs:
@@ -123,7 +130,8 @@ def build(
         plans = resolve_plans(config, archs, sources=sources, progress=progress)
     debs = _download(plans, sources, progress=progress)
     context = _Context(
-        config=config, chain=lineage(config.base), epoch=source_date_epoch(),
+        config=config, chain=image_chain(config.base, config.variant),
+        epoch=source_date_epoch(),
         store=LayerStore(cache_root() / "layers"), debs=debs, progress=progress,
     )
     images = tuple(_image(context, plan) for plan in plans)
@@ -151,7 +159,8 @@ def _plans_from_lock(config: Config, archs: Sequence[str], locked: Lock) -> list
         groups: dict[str, list[LockedPackage]] = {}
         for package in locked.packages[arch]:
             groups.setdefault(package.layer, []).append(package)
-        order = [f.name for f in lineage(config.base)] + [EXTRA_GROUP, DATA_GROUP]
+        order = [f.name for f in image_chain(config.base, config.variant)]
+        order += [EXTRA_GROUP, DATA_GROUP]
         plans.append(PackagePlan(arch, tuple(
             PackageGroup(name, tuple(groups[name])) for name in order if name in groups
         )))
@@ -187,15 +196,17 @@ def _image(context: _Context, plan: PackagePlan) -> Image:
         layers.append(_extra_layer(context, plan))
         history.append(HistoryEntry(_describe_packages("distill packages",
                                                        plan.group(EXTRA_GROUP))))
-    base_has_accounts = any(f.generate is not no_files for f in context.chain)
+    base_has_accounts = any(f.generate is not no_files for f in context.chain
+                            if f.name != "busybox")
     accounts = plan_accounts(config, base_has_accounts=base_has_accounts)
     app = _app_layer(context, accounts)
     if app is not None:
         layers.append(app)
         history.append(HistoryEntry(f"distill files of {config.name}"))
     _, workdir = variant_settings(config.variant)
-    runtime = runtime_config(config, base_env=flavor_env(config.base), user=accounts.user,
-                             workdir=workdir)
+    runtime = runtime_config(_with_flavor_entrypoint(config),
+                             base_env=flavor_env(config.base, config.variant),
+                             user=accounts.user, workdir=workdir)
     document = config_bytes(platform=platform, runtime=runtime,
                             diff_ids=[layer.diff_id for layer in layers], history=history,
                             created=context.epoch)
@@ -204,28 +215,50 @@ def _image(context: _Context, plan: PackagePlan) -> Image:
                  annotations=annotations)
 
 
+def _with_flavor_entrypoint(config: Config) -> Config:
+    """The configuration, with the flavor's entrypoint when it sets none."""
+    if config.entrypoint is not None:
+        return config
+    entrypoint = flavor_entrypoint(config.base, config.variant)
+    if entrypoint is None:
+        return config
+    return config.model_copy(update={"entrypoint": list(entrypoint)})
+
+
 def _flavor_layer(context: _Context, plan: PackagePlan, flavor: Flavor) -> Layer | None:
     own = plan.group(flavor.name)
     if not own and flavor.generate is no_files:
         return None
     data = {p.name: context.debs[p.sha256] for p in plan.group(DATA_GROUP)
             if p.name in flavor.data_packages}
-    certificates = list(context.config.certificates) if flavor.data_packages else []
+    certificates = (list(context.config.certificates)
+                    if "ca-certificates" in flavor.data_packages else [])
+    lower = _lower_packages(context, plan, flavor) if flavor.needs_lower else []
     key = cache_key(
         kind="flavor", flavor=flavor.name, release=context.config.release, arch=plan.arch,
         packages=sorted(p.sha256 for p in own), data=sorted(p.sha256 for p in
-                                                            plan.group(DATA_GROUP)),
+                                                            plan.group(DATA_GROUP)
+                                                            if p.name in data),
         certificates=[_file_digest(c) for c in certificates],
+        lower=sorted(p.sha256 for p in lower),
     )
     return context.store.build(
         key,
         lambda: build_flavor_tree(
             flavor, release=context.config.release,
             installed=[context.debs[p.sha256] for p in own], data=data,
-            extra_certificates=certificates,
+            extra_certificates=certificates, arch=plan.arch,
+            lower=[context.debs[p.sha256] for p in lower],
         ),
         mtime=context.epoch,
     )
+
+
+def _lower_packages(context: _Context, plan: PackagePlan,
+                    flavor: Flavor) -> list[LockedPackage]:
+    """The packages of the layers below ``flavor``'s."""
+    below = [f.name for f in context.chain[:context.chain.index(flavor)]]
+    return [p for name in below for p in plan.group(name)]
 
 
 def _extra_layer(context: _Context, plan: PackagePlan) -> Layer:

@@ -79,8 +79,8 @@ def plan_from_index(
                     for r in resolved if r.name not in chosen)
         chosen.update(p.name for p in own)
         groups.append(PackageGroup(layer, own))
-    data = [_newest(index, name, arch=arch, release=release)
-            for flavor in chain for name in flavor.data_packages]
+    data_names = dict.fromkeys(name for flavor in chain for name in flavor.data_packages)
+    data = [_newest(index, name, arch=arch, release=release) for name in data_names]
     if data:
         groups.append(PackageGroup(
             DATA_GROUP, tuple(LockedPackage.from_record(r, layer=DATA_GROUP) for r in data)))

@@ -1,11 +1,22 @@
 """Base image recipes (scratch, static, ...) as data plus small functions."""
 
 from distill.flavors.build import FlavorLayer, build_flavor_layer, build_flavor_tree
-from distill.flavors.catalog import FLAVORS, flavor_env, flavor_names, get_flavor, lineage
+from distill.flavors.catalog import (
+    BUSYBOX,
+    FLAVORS,
+    flavor_entrypoint,
+    flavor_env,
+    flavor_names,
+    get_flavor,
+    image_chain,
+    is_debug,
+    lineage,
+)
 from distill.flavors.model import RELEASES, Flavor, GenerateContext
 from distill.flavors.variants import VARIANTS, parse_base, variant_settings
 
 __all__ = [
+    "BUSYBOX",
     "FLAVORS",
     "RELEASES",
     "VARIANTS",
@@ -14,9 +25,12 @@ __all__ = [
     "GenerateContext",
     "build_flavor_layer",
     "build_flavor_tree",
+    "flavor_entrypoint",
     "flavor_env",
     "flavor_names",
     "get_flavor",
+    "image_chain",
+    "is_debug",
     "lineage",
     "parse_base",
     "variant_settings",

@@ -31,6 +31,8 @@ def build_flavor_layer(
     installed: Sequence[Path],
     data: Mapping[str, Path],
     extra_certificates: Sequence[Path] = (),
+    arch: str = "amd64",
+    lower: Sequence[Path] = (),
     progress: Progress = SILENT,
 ) -> FlavorLayer:
     """Install the ``installed`` .debs (the flavor's resolved packages, without its
@@ -38,7 +40,8 @@ def build_flavor_layer(
 
     ``data`` maps each of ``flavor.data_packages`` to its .deb. Packages are
     installed in package-name order, so the result does not depend on the
-    order of ``installed``.
+    order of ``installed``. ``lower`` are the parent layers' .debs; they are
+    unpacked (not into the layer) only for flavors whose generator reads them.
     """
     missing = [name for name in flavor.data_packages if name not in data]
     if missing:
@@ -48,7 +51,7 @@ def build_flavor_layer(
     task = progress.task(f"installing {flavor.name} packages", total=len(debs))
     packages = []
     for deb in debs:
-        packages.append(install_deb(tree, deb))
+        packages.append(install_deb(tree, deb, drop=flavor.dropper()))
         task.advance(1)
     task.finish()
     if debs:
@@ -57,6 +60,8 @@ def build_flavor_layer(
         release=release,
         data={name: read_deb(data[name]) for name in flavor.data_packages},
         extra_certificates=read_pem_files(extra_certificates),
+        arch=arch,
+        lower=lower_tree(lower) if flavor.needs_lower else None,
     )
     flavor.generate(tree, context)
     return FlavorLayer(tree=tree, packages=tuple(packages))
@@ -69,6 +74,8 @@ def build_flavor_tree(
     installed: Sequence[Path],
     data: Mapping[str, Path],
     extra_certificates: Sequence[Path] = (),
+    arch: str = "amd64",
+    lower: Sequence[Path] = (),
 ) -> FileTree:
     """The tree of ``flavor``'s layer; see :func:`build_flavor_layer`."""
     return build_flavor_layer(
@@ -77,7 +84,19 @@ def build_flavor_tree(
         installed=installed,
         data=data,
         extra_certificates=extra_certificates,
+        arch=arch,
+        lower=lower,
     ).tree
+
+
+def lower_tree(debs: Sequence[Path]) -> FileTree:
+    """The files of the parent layers' packages, unpacked with the default slimming."""
+    tree = FileTree()
+    for deb in sorted((read_deb(path) for path in debs), key=_package_name):
+        install_deb(tree, deb)
+    if len(tree):
+        add_merged_usr_links(tree)
+    return tree
 
 
 def _package_name(deb: DebArchive) -> str:

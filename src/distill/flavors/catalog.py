@@ -1,9 +1,8 @@
 """The flavors distill knows, as data.
 
 Each flavor lists only its own packages; its layer is built from them alone,
-so a child flavor's image reuses its parent's layers unchanged. Only scratch,
-static and base-nossl are defined so far; base, cc, python3, nodejs and java
-will follow in the same shape (their generators add ld.so.cache, keystores...).
+so a child flavor's image reuses its parent's layers unchanged. The debug
+variants add one more layer on top, :data:`BUSYBOX` (see :func:`image_chain`).
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from distill.errors import ConfigError
+from distill.flavors.generators import busybox_files, java_files, python_files
 from distill.flavors.model import Flavor, GenerateContext, every_release, frozen_env
 from distill.rootfs.accounts import DEFAULT_GROUPS, DEFAULT_USERS, add_accounts
 from distill.rootfs.certificates import CA_BUNDLE_PATH, add_ca_bundle
@@ -20,11 +20,21 @@ from distill.rootfs.tree import FileTree
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CA_PACKAGE = "ca-certificates"
 
-_PLANNED = ("base", "cc", "python3", "nodejs", "java")
+BUSYBOX_PACKAGE = "busybox-static"
+OS_FLAVORS: tuple[str, ...] = ("static", "base-nossl", "base", "cc")
+"""Flavors without a language runtime: their debug images start /busybox/sh."""
 
 # base-files Pre-Depends on awk and tzdata Depends on debconf (or debconf-2.0)
 # only for their maintainer scripts, which never run.
 _SCRIPT_ONLY_DEPS = frozenset({"awk", "debconf", "debconf-2.0"})
+# The JRE's postinst registers alternatives (java-common's update-java-alternatives),
+# ca-certificates-java's builds the keystore with a JVM, and util-linux is
+# essential for those scripts; distill does all three natively.
+_JAVA_SCRIPT_DEPS = frozenset({"ca-certificates-java", "java-common", "util-linux"})
+# corepack is a package-manager shim, not part of the runtime.
+_NODE_TOOL_DEPS = frozenset({"node-corepack"})
+_PYTHON_DROPPED = ("idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3/tests",
+                   "ctypes/test", "unittest/test", "distutils/tests", "sqlite3/test", "test")
 
 
 def static_files(tree: FileTree, context: GenerateContext) -> None:
@@ -59,8 +69,87 @@ BASE_NOSSL = Flavor(
     ignore_deps=_SCRIPT_ONLY_DEPS,
 )
 
+BASE = Flavor(
+    name="base",
+    parent="base-nossl",
+    packages=MappingProxyType({
+        "bookworm": ("libssl3", "libzstd1", "zlib1g"),
+        "trixie": ("libssl3t64", "libzstd1", "zlib1g"),
+    }),
+    ignore_deps=_SCRIPT_ONLY_DEPS,
+)
+
+CC = Flavor(
+    name="cc",
+    parent="base",
+    packages=MappingProxyType({
+        "bookworm": ("libgomp1", "libstdc++6", "libgcc-s1", "gcc-12-base"),
+        "trixie": ("libgomp1", "libstdc++6", "libgcc-s1", "gcc-14-base"),
+    }),
+    ignore_deps=_SCRIPT_ONLY_DEPS,
+)
+
+PYTHON_VERSIONS = MappingProxyType({"bookworm": "3.11", "trixie": "3.13"})
+
+
+def _python_packages(version: str) -> tuple[str, ...]:
+    # libc-bin brings /sbin/ldconfig: ctypes.util.find_library asks `ldconfig -p`,
+    # which reads the /etc/ld.so.cache the generator writes.
+    return (f"python{version}-minimal", f"libpython{version}-minimal",
+            f"libpython{version}-stdlib", "libc-bin")
+
+
+PYTHON3 = Flavor(
+    name="python3",
+    parent="cc",
+    packages=MappingProxyType({r: _python_packages(v) for r, v in PYTHON_VERSIONS.items()}),
+    ignore_deps=_SCRIPT_ONLY_DEPS,
+    env=frozen_env({"LANG": "C.UTF-8"}),
+    entrypoint=("/usr/bin/python3",),
+    generate=python_files,
+    drop_trees=(*(f"/usr/lib/python{v}/{d}" for v in PYTHON_VERSIONS.values()
+                  for d in _PYTHON_DROPPED), "/usr/include"),
+    drop_suffixes=(".a", ".h"),
+    needs_lower=True,
+)
+
+NODEJS = Flavor(
+    name="nodejs",
+    parent="cc",
+    packages=every_release(("nodejs",)),
+    ignore_deps=_SCRIPT_ONLY_DEPS | _NODE_TOOL_DEPS,
+    entrypoint=("/usr/bin/node",),
+    drop_trees=("/usr/include",),
+    drop_suffixes=(".a",),
+)
+
+JAVA = Flavor(
+    name="java",
+    parent="base-nossl",
+    packages=MappingProxyType({
+        "bookworm": ("openjdk-17-jre-headless",),
+        "trixie": ("openjdk-21-jre-headless",),
+    }),
+    data_packages=(CA_PACKAGE,),
+    ignore_deps=_SCRIPT_ONLY_DEPS | _JAVA_SCRIPT_DEPS,
+    entrypoint=("/usr/bin/java", "-jar"),
+    generate=java_files,
+    drop_trees=("/usr/include",),
+    drop_suffixes=(".a",),
+)
+
+BUSYBOX = Flavor(
+    name="busybox",
+    parent=None,
+    packages=every_release(()),
+    data_packages=(BUSYBOX_PACKAGE,),
+    env=frozen_env({"PATH": f"{DEFAULT_PATH}:/busybox"}),
+    generate=busybox_files,
+)
+"""The layer the debug variants add on top of the flavor's layers."""
+
 FLAVORS: MappingProxyType[str, Flavor] = MappingProxyType(
-    {f.name: f for f in (SCRATCH, STATIC, BASE_NOSSL)}
+    {f.name: f for f in (SCRATCH, STATIC, BASE_NOSSL, BASE, CC, PYTHON3, NODEJS, JAVA)}
 )
 
 
@@ -74,9 +163,6 @@ def get_flavor(name: str) -> Flavor:
     flavor = FLAVORS.get(name)
     if flavor is not None:
         return flavor
-    if name in _PLANNED:
-        raise ConfigError(f"flavor {name} is not available yet (available: "
-                          f"{', '.join(flavor_names())})")
     raise ConfigError(f"unknown flavor {name!r} (available: {', '.join(flavor_names())})")
 
 
@@ -93,9 +179,34 @@ def lineage(name: str) -> tuple[Flavor, ...]:
     return tuple(reversed(chain))
 
 
-def flavor_env(name: str) -> dict[str, str]:
-    """The image environment of flavor ``name``: its ancestors' env, then its own."""
+def is_debug(variant: str) -> bool:
+    """True for the variants with busybox (``debug``, ``debug-nonroot``)."""
+    return variant.startswith("debug")
+
+
+def image_chain(name: str, variant: str) -> tuple[Flavor, ...]:
+    """The layers of an image of flavor ``name``: its lineage, then busybox for debug."""
+    chain = lineage(name)
+    if is_debug(variant) and name != "scratch":
+        chain += (BUSYBOX,)
+    return chain
+
+
+def flavor_env(name: str, variant: str = "latest") -> dict[str, str]:
+    """The image environment of flavor ``name``: its ancestors' env, then its own
+    (and busybox's PATH for the debug variants)."""
     env: dict[str, str] = {}
-    for flavor in lineage(name):
+    for flavor in image_chain(name, variant):
         env.update(flavor.env)
     return env
+
+
+def flavor_entrypoint(name: str, variant: str = "latest") -> tuple[str, ...] | None:
+    """The image's default entrypoint: the runtime for language flavors, /busybox/sh
+    for the debug variants of the OS flavors, else None (as distroless)."""
+    for flavor in reversed(lineage(name)):
+        if flavor.entrypoint:
+            return flavor.entrypoint
+    if is_debug(variant) and name in OS_FLAVORS:
+        return ("/busybox/sh",)
+    return None

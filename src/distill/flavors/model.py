@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from distill.debian.deb import DebArchive
 from distill.errors import ConfigError
+from distill.rootfs import slim
 from distill.rootfs.certificates import PemFile
 from distill.rootfs.tree import FileTree
 
@@ -24,6 +25,9 @@ class GenerateContext:
     data: Mapping[str, DebArchive]
     """The flavor's data-only packages, by package name."""
     extra_certificates: Sequence[PemFile] = ()
+    arch: str = "amd64"
+    lower: FileTree | None = None
+    """The parent layers' files merged, for flavors with ``needs_lower`` (else None)."""
 
 
 Generator = Callable[[FileTree, GenerateContext], None]
@@ -53,8 +57,25 @@ class Flavor:
     env: Mapping[str, str] = field(default_factory=_frozen)
     """Environment this flavor sets (added to the parent's)."""
     entrypoint: tuple[str, ...] = ()
+    """The image's entrypoint unless a child flavor or the configuration sets one."""
     generate: Generator = no_files
     """Adds the flavor's generated files to its layer's tree."""
+    drop_trees: tuple[str, ...] = ()
+    """Folders left out of this flavor's packages, beyond :mod:`distill.rootfs.slim`'s."""
+    drop_suffixes: tuple[str, ...] = ()
+    """File name endings left out of this flavor's packages (``.a``, ``.h``)."""
+    needs_lower: bool = False
+    """The generator reads the parent layers' files (e.g. to index every library)."""
+
+    def dropper(self) -> Callable[[str], bool]:
+        """The predicate of the paths not installed from this flavor's packages."""
+        trees = slim.dropper(also=self.drop_trees)
+        suffixes = self.drop_suffixes
+
+        def predicate(path: str) -> bool:
+            return trees(path) or (bool(suffixes) and path.endswith(suffixes))
+
+        return predicate
 
     def packages_for(self, release: str) -> tuple[str, ...]:
         """This flavor's own packages on ``release``; :class:`ConfigError` if unknown."""

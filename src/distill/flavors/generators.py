@@ -1,0 +1,75 @@
+"""The generated files of the language flavors and of the debug layer: what the
+packages' maintainer scripts would have done, done natively."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, cast
+
+from distill.errors import ConfigError, FormatError
+from distill.flavors.model import GenerateContext
+from distill.rootfs.alternatives import add_alternative_links, jvm_alternatives
+from distill.rootfs.busybox import BUSYBOX_PACKAGE, add_busybox
+from distill.rootfs.certificates import ca_bundle
+from distill.rootfs.tree import FileTree, Kind
+
+JAVA_CACERTS_PATH = "/etc/ssl/certs/java/cacerts"
+LD_SO_CACHE_PATH = "/etc/ld.so.cache"
+_CA_PACKAGE = "ca-certificates"
+
+
+def _late(module: str, name: str) -> Callable[..., Any]:
+    # ldcache and java_keystore are written in parallel by another engineer;
+    # imported by name until they land, then this becomes a plain import.
+    try:
+        return cast(Callable[..., Any], getattr(importlib.import_module(module), name))
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{module}.{name} is not available yet") from exc
+
+
+def python_files(tree: FileTree, context: GenerateContext) -> None:
+    """``/usr/bin/python3`` (python3-minimal's link) and an ``/etc/ld.so.cache`` of
+    every library in the image, so ``ctypes.util.find_library`` works."""
+    interpreters = sorted(
+        path for path in tree.paths()
+        if path.startswith("/usr/bin/python3.") and path.count(".") == 1
+        and path.removeprefix("/usr/bin/python3.").isdigit()
+    )
+    if len(interpreters) != 1:
+        raise FormatError(f"flavor python3: expected one /usr/bin/python3.X, found "
+                          f"{len(interpreters)}")
+    tree.add_symlink("/usr/bin/python3", interpreters[0].removeprefix("/usr/bin/"))
+    add_layer_ld_cache(tree, context)
+
+
+def add_layer_ld_cache(tree: FileTree, context: GenerateContext) -> None:
+    """Write an ld.so.cache indexing the libraries of this layer and the layers below."""
+    if context.lower is None:
+        raise ConfigError("an ld.so.cache needs the parent layers' files (needs_lower)")
+    merged = FileTree()
+    merged.update(context.lower)
+    merged.update(tree)
+    _late("distill.rootfs.ldcache", "add_ld_so_cache")(merged, arch=context.arch)
+    cache = merged.get(LD_SO_CACHE_PATH)
+    if cache is None or cache.kind is not Kind.FILE:
+        raise FormatError(f"no {LD_SO_CACHE_PATH} was written")
+    tree.add_file(LD_SO_CACHE_PATH, cache.data, mode=cache.mode)
+
+
+def java_files(tree: FileTree, context: GenerateContext) -> None:
+    """The JVM's alternatives links and the cacerts keystore of the CA bundle
+    (with the configuration's extra certificates)."""
+    if _CA_PACKAGE not in context.data:
+        raise ConfigError(f"flavor java needs the data package {_CA_PACKAGE}")
+    add_alternative_links(tree, jvm_alternatives(tree))
+    bundle = ca_bundle(context.data[_CA_PACKAGE], context.extra_certificates)
+    keystore = _late("distill.rootfs.java_keystore", "java_cacerts")(bundle)
+    tree.add_file(JAVA_CACERTS_PATH, bytes(keystore), mode=0o644)
+
+
+def busybox_files(tree: FileTree, context: GenerateContext) -> None:
+    """Busybox at /busybox with its applet links (the debug variants' layer)."""
+    if BUSYBOX_PACKAGE not in context.data:
+        raise ConfigError(f"the debug layer needs the data package {BUSYBOX_PACKAGE}")
+    add_busybox(tree, context.data[BUSYBOX_PACKAGE])
