@@ -13,7 +13,7 @@ from pathlib import Path
 from distill.errors import TransportError
 from distill.oci.model import Artifact, Image
 from distill.progress import SILENT, Progress
-from distill.transports import docker_archive, docker_daemon, oci_archive, oci_layout
+from distill.transports import docker_archive, docker_daemon, oci_archive, oci_layout, registry
 from distill.transports.reference import (
     DOCKER,
     DOCKER_ARCHIVE,
@@ -79,7 +79,9 @@ def write_artifact(artifact: Artifact, ref: Reference, *, progress: Progress = S
         name, tag = ref.name or "", ref.tag or "latest"
         docker_daemon.write(pick_image(artifact), name=name, tag=tag, progress=progress)
     elif ref.transport == DOCKER:
-        raise TransportError(f"cannot write {ref}: docker:// is not supported yet")
+        host, repository = registry.split_name(ref.name or "")
+        registry.push(artifact, host=host, repository=repository, tag=ref.tag or "latest",
+                      progress=progress)
     else:
         raise TransportError(f"cannot write {ref}: unknown transport {ref.transport!r}")
 
@@ -93,6 +95,10 @@ def read_artifact(ref: Reference, work_dir: Path) -> Artifact:
     if ref.transport == DOCKER_ARCHIVE:
         name = f"{ref.name}:{ref.tag}" if ref.name else None
         return docker_archive.read(_path(ref), work_dir, name=name)
+    if ref.transport == DOCKER:
+        host, repository = registry.split_name(ref.name or "")
+        return registry.pull(host=host, repository=repository, tag=ref.tag or "latest",
+                             work_dir=work_dir)
     raise TransportError(f"cannot read {ref}: reading from {ref.transport} is not supported")
 
 

@@ -1,0 +1,39 @@
+"""Registries (``docker://HOST[:PORT]/REPO:TAG``): push, pull, credentials, TLS, retries.
+
+A small distribution-protocol client of our own on httpx (:mod:`.client`);
+credentials from Docker's config and helpers (:mod:`.auth`); :func:`push` and
+:func:`pull` on top.
+"""
+
+from __future__ import annotations
+
+from distill.transports.registry.auth import Credentials, load_credentials, store_credentials
+from distill.transports.registry.client import RegistryClient
+from distill.transports.registry.known import registry_has_blob
+from distill.transports.registry.options import RegistryOptions
+from distill.transports.registry.pull import pull
+from distill.transports.registry.push import push
+
+__all__ = [
+    "Credentials",
+    "RegistryClient",
+    "RegistryOptions",
+    "load_credentials",
+    "pull",
+    "push",
+    "registry_has_blob",
+    "split_name",
+    "store_credentials",
+]
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """Split a registry reference's name ``HOST[:PORT]/REPO`` into host and repository."""
+    host, sep, repository = name.partition("/")
+    if not sep or not ("." in host or ":" in host or host == "localhost"):
+        from distill.errors import ConfigError
+
+        raise ConfigError(
+            f"registry reference {name!r} names no registry host; write docker://HOST/{name}"
+        )
+    return host, repository

@@ -1,0 +1,43 @@
+"""What distill knows each registry holds: blob digest -> repositories.
+
+Recorded after every push (and pull) under ``<cache>/registry/<host>/``. A push
+uses it to mount a blob from another repository of the same registry instead
+of uploading it; a build may use :func:`registry_has_blob` to skip making a
+layer whose digest the target registry already holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from distill.fsutil import atomic_write_bytes, cache_root
+from distill.oci.digest import digest_hex
+
+
+def _folder(host: str) -> Path:
+    return cache_root() / "registry" / host.replace(":", "_").replace("/", "_")
+
+
+def remember(host: str, repository: str, digest: str) -> None:
+    """Record that ``repository`` on ``host`` holds blob ``digest``."""
+    path = _folder(host) / digest_hex(digest)
+    known = repositories_with(host, digest)
+    if repository in known:
+        return
+    with contextlib.suppress(OSError):  # a hint only: losing it costs an upload, no more
+        atomic_write_bytes(path, "".join(f"{r}\n" for r in [*known, repository]).encode())
+
+
+def repositories_with(host: str, digest: str) -> list[str]:
+    """The repositories of ``host`` known to hold blob ``digest``, oldest first."""
+    try:
+        text = (_folder(host) / digest_hex(digest)).read_text(encoding="utf-8")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line]
+
+
+def registry_has_blob(host: str, digest: str) -> bool:
+    """Whether a past push or pull saw blob ``digest`` on ``host`` (a hint, not a promise)."""
+    return bool(repositories_with(host, digest))

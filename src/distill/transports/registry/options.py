@@ -1,0 +1,90 @@
+"""How distill reaches registries: TLS trust, plain-HTTP hosts, retries, parallelism.
+
+TLS is verified by default against the system's CAs plus, for one registry,
+the first of: the ``ca_file`` option, ``$DISTILL_REGISTRY_CA``, or Docker's
+``/etc/docker/certs.d/HOST[:PORT]/ca.crt``. Plain HTTP is tried only for
+loopback hosts and the hosts named insecure (``--insecure-registry`` or the
+comma-separated ``$DISTILL_INSECURE_REGISTRIES``), and only when HTTPS fails.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from distill.errors import ConfigError
+
+DEFAULT_CERTS_DIR = Path("/etc/docker/certs.d")
+MiB = 1 << 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryOptions:
+    """Settings for talking to registries; :meth:`from_environment` reads the env vars."""
+
+    ca_file: Path | None = None
+    insecure_hosts: frozenset[str] = field(default_factory=frozenset)
+    certs_dir: Path = DEFAULT_CERTS_DIR
+    retries: int = 6
+    """Attempts after the first for one operation (request, upload, download)."""
+    backoff: float = 0.5
+    """First wait in seconds; doubles on each retry unless the registry says Retry-After."""
+    max_backoff: float = 30.0
+    timeout: float = 120.0
+    chunk_size: int = 64 * MiB
+    """Blobs larger than this are uploaded in chunks of this size."""
+    parallel: int = 4
+    """Blobs transferred at the same time."""
+
+    @classmethod
+    def from_environment(
+        cls, *, ca_file: Path | None = None, insecure_hosts: frozenset[str] = frozenset()
+    ) -> RegistryOptions:
+        """Options from the arguments plus DISTILL_REGISTRY_CA, DISTILL_INSECURE_REGISTRIES
+        and DISTILL_CERTS_D (a folder laid out like /etc/docker/certs.d)."""
+        env_ca = os.environ.get("DISTILL_REGISTRY_CA")
+        env_hosts = os.environ.get("DISTILL_INSECURE_REGISTRIES", "")
+        hosts = {h.strip() for h in env_hosts.split(",") if h.strip()} | set(insecure_hosts)
+        certs = os.environ.get("DISTILL_CERTS_D")
+        return cls(
+            ca_file=ca_file or (Path(env_ca) if env_ca else None),
+            insecure_hosts=frozenset(hosts),
+            certs_dir=Path(certs) if certs else DEFAULT_CERTS_DIR,
+        )
+
+    def ca_for(self, host: str) -> Path | None:
+        """The CA file to trust for ``host``, if any."""
+        if self.ca_file is not None:
+            return self.ca_file
+        candidate = self.certs_dir / host / "ca.crt"
+        return candidate if candidate.is_file() else None
+
+    def ssl_context(self, host: str) -> ssl.SSLContext:
+        """A verifying TLS context: system CAs plus the host's CA file."""
+        context = ssl.create_default_context()
+        ca = self.ca_for(host)
+        if ca is not None:
+            try:
+                context.load_verify_locations(cafile=str(ca))
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"cannot load CA file {ca} for {host}: {exc}") from exc
+        return context
+
+    def allows_plain_http(self, host: str) -> bool:
+        """Whether ``host`` may be reached over plain HTTP when HTTPS fails."""
+        return host in self.insecure_hosts or is_loopback(host)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (``name[:port]``) names this machine."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,158 @@
+"""Pulling an image or index from a registry into a work folder.
+
+Every manifest, config and layer is checked against its digest; each layer is
+also unpacked once to check its diff_id against the config and to learn its
+uncompressed size. Layers are downloaded several at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any, cast
+
+import zstandard
+from isal import igzip
+
+from distill.errors import FormatError, IntegrityError
+from distill.oci import media_types
+from distill.oci.digest import digest_hex
+from distill.oci.model import Artifact, Image, ImageIndex, Layer, Platform
+from distill.progress import SILENT, Progress
+from distill.transports.registry import known
+from distill.transports.registry.client import RegistryClient
+from distill.transports.registry.options import RegistryOptions
+
+_CHUNK = 1 << 20
+
+
+def pull(
+    *, host: str, repository: str, tag: str, work_dir: Path,
+    options: RegistryOptions | None = None, progress: Progress = SILENT,
+) -> Artifact:
+    """Read ``host/repository:tag``; layer blobs land in ``work_dir/blobs/sha256``."""
+    with RegistryClient(host, options=options) as client:
+        return pull_with(client, repository=repository, reference=tag, work_dir=work_dir,
+                         progress=progress)
+
+
+def pull_with(
+    client: RegistryClient, *, repository: str, reference: str, work_dir: Path,
+    progress: Progress = SILENT,
+) -> Artifact:
+    """Pull through an open ``client``."""
+    media_type, data = client.get_manifest(repository, reference)
+    doc = _json(data, f"{client.host}/{repository}:{reference}")
+    media_type = media_type if media_type in _KNOWN else str(doc.get("mediaType", ""))
+    where = f"{client.host}/{repository}:{reference}"
+    if media_type in media_types.INDEXES:
+        images = tuple(
+            _pull_image(client, repository, str(entry["digest"]), work_dir, progress,
+                        platform=_platform(entry["platform"]))
+            for entry in doc.get("manifests") or []
+            if _runnable(entry)
+        )
+        if not images:
+            raise FormatError(f"{where}: the index names no linux image")
+        return ImageIndex(images=images, annotations=dict(doc.get("annotations") or {}))
+    if media_type in media_types.MANIFESTS:
+        return _image(client, repository, doc, work_dir, progress, platform=None)
+    raise FormatError(f"{where}: unsupported manifest media type {media_type!r}")
+
+
+_KNOWN = media_types.INDEXES | media_types.MANIFESTS
+
+
+def _runnable(entry: Mapping[str, Any]) -> bool:
+    platform = entry.get("platform") or {}
+    return bool(platform.get("architecture")) and platform.get("os") not in (None, "unknown")
+
+
+def _platform(doc: Mapping[str, Any]) -> Platform:
+    return Platform(architecture=str(doc["architecture"]), os=str(doc.get("os", "linux")),
+                    variant=doc.get("variant") or None)
+
+
+def _json(data: bytes, where: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise FormatError(f"{where}: the manifest is not JSON") from exc
+    if not isinstance(doc, dict):
+        raise FormatError(f"{where}: the manifest is not a JSON object")
+    return doc
+
+
+def _pull_image(client: RegistryClient, repository: str, digest: str, work_dir: Path,
+                progress: Progress, *, platform: Platform) -> Image:
+    _, data = client.get_manifest(repository, digest)
+    doc = _json(data, f"{client.host}/{repository}@{digest}")
+    return _image(client, repository, doc, work_dir, progress, platform=platform)
+
+
+def _image(client: RegistryClient, repository: str, manifest: dict[str, Any], work_dir: Path,
+           progress: Progress, *, platform: Platform | None) -> Image:
+    where = f"{client.host}/{repository}"
+    config_bytes = client.get_blob_bytes(repository, str(manifest["config"]["digest"]))
+    config = _json(config_bytes, f"config of {where}")
+    diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
+    layer_docs = list(manifest.get("layers") or [])
+    if len(diff_ids) != len(layer_docs):
+        raise FormatError(f"{where}: {len(layer_docs)} layers but {len(diff_ids)} diff_ids")
+    blobs = work_dir / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=client.options.parallel) as pool:
+        layers = tuple(pool.map(
+            lambda pair: _layer(client, repository, pair[0], pair[1], blobs, progress),
+            zip(layer_docs, diff_ids, strict=True),
+        ))
+    return Image(
+        config_bytes=config_bytes, layers=layers,
+        platform=platform or _platform(config),
+        annotations=dict(manifest.get("annotations") or {}),
+    )
+
+
+def _layer(client: RegistryClient, repository: str, doc: Mapping[str, Any], diff_id: str,
+           blobs: Path, progress: Progress) -> Layer:
+    digest, size = str(doc["digest"]), int(doc["size"])
+    media_type = str(doc.get("mediaType") or media_types.OCI_LAYER_GZIP)
+    target = blobs / digest_hex(digest)
+    if not target.exists() or target.stat().st_size != size:
+        task = progress.task(f"pull {digest[7:19]}", total=size)
+        client.download_blob(repository, digest, size, target, task)
+        task.finish()
+    known.remember(client.host, repository, digest)
+    actual, uncompressed = measure_tar(target, media_type)
+    if actual != diff_id:
+        raise IntegrityError(f"layer {digest} of {client.host}/{repository} unpacks to "
+                             f"{actual}, its config says {diff_id}")
+    return Layer(digest=digest, size=size, diff_id=diff_id, uncompressed_size=uncompressed,
+                 path=target, media_type=media_type)
+
+
+def measure_tar(path: Path, media_type: str) -> tuple[str, int]:
+    """The digest and size of the tar inside layer blob ``path``."""
+    digest, total = hashlib.sha256(), 0
+    try:
+        with path.open("rb") as raw, _open_tar(raw, media_type) as tar:
+            while piece := tar.read(_CHUNK):
+                digest.update(piece)
+                total += len(piece)
+    except (OSError, EOFError, zstandard.ZstdError) as exc:
+        raise FormatError(f"cannot unpack layer blob {path}: {exc}") from exc
+    return f"sha256:{digest.hexdigest()}", total
+
+
+def _open_tar(raw: IO[bytes], media_type: str) -> IO[bytes]:
+    if media_type in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP):
+        return cast(IO[bytes], igzip.IGzipFile(fileobj=raw, mode="rb"))  # type: ignore[no-untyped-call]
+    if media_type == media_types.OCI_LAYER_ZSTD:
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return cast(IO[bytes], reader)
+    if media_type == media_types.OCI_LAYER:
+        return raw
+    raise FormatError(f"unsupported layer media type {media_type!r}")
