@@ -236,6 +236,7 @@ def _flavor_layer(context: _Context, plan: PackagePlan, flavor: Flavor) -> Layer
     lower = _lower_packages(context, plan, flavor) if flavor.needs_lower else []
     key = cache_key(
         kind="flavor", flavor=flavor.name, release=context.config.release, arch=plan.arch,
+        mtime=context.epoch,
         packages=sorted(p.sha256 for p in own), data=sorted(p.sha256 for p in
                                                             plan.group(DATA_GROUP)
                                                             if p.name in data),
@@ -271,7 +272,8 @@ def _extra_layer(context: _Context, plan: PackagePlan) -> Layer:
         add_merged_usr_links(tree)
         return tree
 
-    key = cache_key(kind="packages", packages=sorted(p.sha256 for p in packages))
+    key = cache_key(kind="packages", packages=sorted(p.sha256 for p in packages),
+                    mtime=context.epoch)
     return context.store.build(key, make_tree, mtime=context.epoch)
 
 
@@ -280,7 +282,8 @@ def _app_layer(context: _Context, accounts: AccountPlan) -> Layer | None:
     add_account_files(tree, accounts)
     if not len(tree):
         return None
-    return context.store.build(cache_key(kind="app", tree=tree.digest()), lambda: tree,
+    key = cache_key(kind="app", tree=tree.digest(), mtime=context.epoch)
+    return context.store.build(key, lambda: tree,
                                mtime=context.epoch)
 
 
