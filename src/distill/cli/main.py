@@ -102,6 +102,16 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
 
 
+def _add_registry_commands() -> None:
+    from distill.cli.registry_commands import copy, login
+
+    cli.add_command(copy)
+    cli.add_command(login)
+
+
+_add_registry_commands()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run distill with ``argv`` (default: the process arguments); return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)

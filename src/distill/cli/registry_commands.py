@@ -1,0 +1,101 @@
+"""``distill copy SRC DST`` and ``distill login HOST``."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from distill.cli.console import progress_reporter
+from distill.errors import ConfigError
+from distill.oci.model import Artifact
+from distill.progress import Progress
+from distill.transports import read_artifact, write_artifact
+from distill.transports.reference import DOCKER, Reference, parse_reference
+from distill.transports.registry import (
+    Credentials,
+    RegistryClient,
+    RegistryOptions,
+    pull,
+    push,
+    split_name,
+    store_credentials,
+)
+
+_CA_HELP = "A CA certificate to trust for the registry (default: $DISTILL_REGISTRY_CA " \
+           "or /etc/docker/certs.d/HOST/ca.crt)."
+_INSECURE_HELP = "Allow plain HTTP to this registry host; repeatable (loopback always may)."
+
+
+def _options(ca_file: Path | None, insecure: tuple[str, ...]) -> RegistryOptions:
+    return RegistryOptions.from_environment(ca_file=ca_file, insecure_hosts=frozenset(insecure))
+
+
+@click.command()
+@click.argument("source", metavar="SRC")
+@click.argument("destination", metavar="DST")
+@click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False), help=_CA_HELP)
+@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST",
+              help=_INSECURE_HELP)
+@click.pass_context
+def copy(ctx: click.Context, source: str, destination: str, ca_file: Path | None,
+         insecure: tuple[str, ...]) -> None:
+    """Copy an image or index from SRC to DST (oci:, oci-archive:, docker-archive:,
+    docker-daemon:, docker://), checking every blob's digest."""
+    src, dst = parse_reference(source), parse_reference(destination)
+    options = _options(ca_file, insecure)
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    with tempfile.TemporaryDirectory(prefix="distill-copy-") as work, \
+            progress_reporter(not quiet) as progress:
+        artifact = _read(src, Path(work), options=options, progress=progress)
+        _write(artifact, dst, options=options, progress=progress)
+    if not quiet:
+        click.echo(f"copied {src} to {dst} ({artifact.digest})")
+
+
+def _read(ref: Reference, work: Path, *, options: RegistryOptions,
+          progress: Progress) -> Artifact:
+    if ref.transport != DOCKER:
+        return read_artifact(ref, work)
+    host, repository = split_name(ref.name or "")
+    return pull(host=host, repository=repository, tag=ref.tag or "latest", work_dir=work,
+                options=options, progress=progress)
+
+
+def _write(artifact: Artifact, ref: Reference, *, options: RegistryOptions,
+           progress: Progress) -> None:
+    if ref.transport != DOCKER:
+        write_artifact(artifact, ref, progress=progress)
+        return
+    host, repository = split_name(ref.name or "")
+    push(artifact, host=host, repository=repository, tag=ref.tag or "latest",
+         options=options, progress=progress)
+
+
+@click.command()
+@click.argument("host")
+@click.option("-u", "--username", help="The user name (asked for when missing).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False), help=_CA_HELP)
+@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST",
+              help=_INSECURE_HELP)
+@click.pass_context
+def login(ctx: click.Context, host: str, username: str | None, password_stdin: bool,
+          ca_file: Path | None, insecure: tuple[str, ...]) -> None:
+    """Check credentials against registry HOST and save them in Docker's config.json."""
+    if "/" in host or "://" in host:
+        raise ConfigError(f"login takes a registry host such as HOST:PORT, not {host!r}")
+    user = username or click.prompt("Username")
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else \
+        click.prompt("Password", hide_input=True)
+    if not password:
+        raise ConfigError(f"no password given for {user}@{host}")
+    credentials = Credentials(username=user, password=password)
+    with RegistryClient(host, options=_options(ca_file, insecure),
+                        credentials=credentials) as client:
+        client.check_login()
+    saved = store_credentials(host, credentials)
+    if not (ctx.obj and ctx.obj.get("quiet")):
+        click.echo(f"Login Succeeded (credentials for {host} saved in {saved})")
