@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -110,12 +111,17 @@ def fetch_all(
     own_client = client is None
     http = client if client is not None else new_client(jobs=jobs)
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    stop = threading.Event()
+    shared = _StoppableTask(task, stop)
     try:
         futures = {
-            request.url: pool.submit(_fetch_one, http, request, cache=cache, task=task)
+            request.url: pool.submit(_fetch_one, http, request, cache=cache, task=shared)
             for request in unique
         }
         return {url: future.result() for url, future in futures.items()}
+    except BaseException:
+        stop.set()  # running downloads end at their next chunk instead of finishing
+        raise
     finally:
         # On the first failure (or Ctrl-C) the queued downloads are dropped, not started.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -168,6 +174,22 @@ def _download(
     except BaseException:
         counted.rewind()  # a retry starts again from zero
         raise
+
+
+class _StoppableTask:
+    """Forwards progress; once ``stop`` is set, raises in the thread that reports more bytes."""
+
+    def __init__(self, task: Task, stop: threading.Event) -> None:
+        self._task = task
+        self._stop = stop
+
+    def advance(self, amount: int) -> None:
+        if amount > 0 and self._stop.is_set():
+            raise FetchError("download cancelled: the build stopped")
+        self._task.advance(amount)
+
+    def finish(self) -> None:
+        self._task.finish()
 
 
 class _CountedTask:
