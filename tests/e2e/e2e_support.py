@@ -317,12 +317,22 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.wfile.flush()
         if stall:
             self.server.stalled.set()
-            for start in range(half, len(body), 1024):
-                if self.server.released.wait(0.05):
-                    break
-                self.wfile.write(body[start:start + 1024])
-                self.wfile.flush()
+            try:
+                self._trickle(body[half:])
+            except (BrokenPipeError, ConnectionResetError):
+                self.server.abandoned.add(self.path)
+            finally:
+                self.server.trickle_done.set()
         self.close_connection = True
+
+    def _trickle(self, rest: bytes) -> None:
+        """Send ``rest`` in 1 KiB pieces every 50 ms, or stop once the test releases it."""
+        for start in range(0, len(rest), 1024):
+            if self.server.released.wait(0.05):
+                return
+            self.wfile.write(rest[start:start + 1024])
+            self.wfile.flush()
+        self.server.sent_all.add(self.path)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -333,7 +343,10 @@ class _Server(http.server.ThreadingHTTPServer):
     log: list[str]
     cut: dict[str, int]
     stall: set[str]
+    sent_all: set[str]
+    abandoned: set[str]
     stalled: threading.Event
+    trickle_done: threading.Event
     released: threading.Event
 
 
@@ -367,6 +380,16 @@ class ServedRepo:
     def stall(self, name: str) -> None:
         """Send half of ``name``'s .deb at once, then trickle the rest until released."""
         self.server.stall.add(self.deb_path(name))
+
+    def trickle_outcome(self, name: str, *, timeout: float = 300) -> str:
+        """How sending a stalled .deb ended: "sent all", "abandoned" (the client hung up),
+        "released" (by :meth:`restore`) or "pending" (still going after ``timeout``)."""
+        path = self.deb_path(name)
+        if not self.server.trickle_done.wait(timeout):
+            return "pending"
+        if path in self.server.sent_all:
+            return "sent all"
+        return "abandoned" if path in self.server.abandoned else "released"
 
     def wait_until_stalled(self, timeout: float = 300) -> bool:
         """Whether a stalled download has started sending."""
@@ -416,8 +439,10 @@ def serve_repo(repo: SignedRepo, root: Path) -> ServedRepo:
     """Copy ``repo`` to ``root`` and serve the copy on 127.0.0.1."""
     shutil.copytree(repo.root, root)
     server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    server.log, server.cut, server.stall = [], {}, set()
+    server.log, server.cut = [], {}
+    server.stall, server.sent_all, server.abandoned = set(), set(), set()
     server.stalled, server.released = threading.Event(), threading.Event()
+    server.trickle_done = threading.Event()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
