@@ -295,9 +295,10 @@ class RegistryClient:
               body: Callable[[], bytes | Iterator[bytes]] | None) -> httpx.Response:
         """Send once (again after a 401 challenge); transient failures raise _Retry."""
         for _ in range(2):
-            full = self._resolve(url)
+            # httpx would replace an upload Location's own query (its _state) with params
+            full = httpx.URL(self._resolve(url)).copy_merge_params(params or {})
             request = self._http.build_request(
-                method, full, params=params, content=body() if body else None,
+                method, full, content=body() if body else None,
                 headers={**(headers or {}), **self._auth_header(scopes)},
             )
             with self._lock:
