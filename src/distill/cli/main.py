@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DistillError as exc:
         if debug:
             traceback.print_exc()
-        return _fail(str(exc), EXIT_ERROR)
+        return _fail(_user_message(exc), EXIT_ERROR)
     except OSError as exc:
         if debug:
             traceback.print_exc()
@@ -145,6 +145,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         return _fail(f"internal error: {exc!r} (run with --debug for the traceback)", EXIT_ERROR)
     return EXIT_OK
+
+
+def _user_message(exc: DistillError) -> str:
+    """The error's message, led by ``disk full`` when a full disk caused it."""
+    message = str(exc)
+    if _caused_by_full_disk(exc) and not message.startswith("disk full"):
+        return f"disk full: {message}"
+    return message
+
+
+def _caused_by_full_disk(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError) and current.errno == errno.ENOSPC:
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _fail(message: str, code: int) -> int:
