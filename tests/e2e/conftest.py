@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,10 +10,14 @@ import pytest
 from e2e_support import (
     ARCH,
     HELLO_SOURCE,
+    HelloImage,
     ServedRepo,
     SignedRepo,
+    hello_config,
     make_signed_repo,
+    run_distill,
     serve_repo,
+    write_project,
 )
 
 
@@ -20,6 +25,25 @@ from e2e_support import (
 def hello_binary(go_build: Callable[..., Path]) -> Path:
     """The example Go HTTP server (examples/hello/main.go), static (CGO_ENABLED=0)."""
     return go_build(HELLO_SOURCE.read_text(encoding="utf-8"), arch=ARCH, cgo=False)
+
+
+@pytest.fixture(scope="session")
+def hello_image(
+    hello_binary: Path, tmp_path_factory: pytest.TempPathFactory, distill_cache_root: Path,
+    host_mirror: str,
+) -> HelloImage:
+    """The Go server on static:nonroot, built once as oci: and docker-archive: outputs."""
+    work = tmp_path_factory.mktemp("hello-image")
+    tag = f"e2e-{os.getpid()}"
+    config = write_project(work / "project", hello_config(name="distill-e2e-hello", version=tag),
+                           files={"hello": hello_binary})
+    layout, archive = work / "out" / "layout", work / "out" / "hello.tar"
+    run = run_distill("build", "-f", str(config), "-o", f"oci:{layout}",
+                      "-o", f"docker-archive:{archive}", cache=distill_cache_root)
+    if run.code != 0:
+        pytest.fail(run.describe())
+    return HelloImage(config=config, name="distill-e2e-hello", tag=tag, layout=layout,
+                      archive=archive)
 
 
 @pytest.fixture(scope="session")

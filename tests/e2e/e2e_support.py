@@ -135,6 +135,24 @@ def hello_config(*, name: str = "hello", version: str = "1.0",
     }
 
 
+@dataclass(frozen=True)
+class HelloImage:
+    """The Go server built on static:nonroot: its distill.yaml and the outputs written."""
+
+    config: Path
+    name: str
+    tag: str
+    layout: Path
+    """The ``oci:`` output (an OCI image layout folder)."""
+    archive: Path
+    """The ``docker-archive:`` output (``docker load`` takes it)."""
+
+    @property
+    def reference(self) -> str:
+        """``name:tag``."""
+        return f"{self.name}:{self.tag}"
+
+
 # --- cache checks ----------------------------------------------------------
 
 
