@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -89,7 +90,7 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], log: Path, *, tls: 
         if process.poll() is not None:
             pytest.fail(f"docker-registry exited: {log.read_text()}")
         try:
-            httpx.get(url, verify=str(ca) if ca else True, timeout=2)
+            httpx.get(url, verify=ssl.create_default_context(cafile=ca), timeout=2)
             return
         except httpx.HTTPError:
             time.sleep(0.05)
@@ -261,11 +262,13 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def start_proxy() -> Iterator[object]:
-    """``start_proxy(upstream_host, FaultPlan()) -> Proxy``; stopped after the test."""
+    """``start_proxy(upstream_host, drop=, status_5xx=, status_429=, seed=) -> Proxy``."""
     proxies: list[Proxy] = []
 
-    def start(upstream: str, plan: FaultPlan | None = None) -> Proxy:
-        proxy = Proxy(upstream, plan or FaultPlan())
+    def start(upstream: str, *, drop: float = 0.0, status_5xx: float = 0.0,
+              status_429: float = 0.0, seed: int = 5) -> Proxy:
+        plan = FaultPlan(drop=drop, status_5xx=status_5xx, status_429=status_429, seed=seed)
+        proxy = Proxy(upstream, plan)
         proxy.thread.start()
         proxies.append(proxy)
         return proxy

@@ -7,9 +7,9 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import FaultPlan, Proxy, Registry  # type: ignore[import-not-found]
 
 from distill.errors import TransportError
 from distill.oci.model import Artifact, Image, ImageIndex
@@ -30,7 +30,7 @@ def app_image(make_layer: Callable[..., object], make_image: Callable[..., Image
 
 
 def test_push_then_pull_gives_back_the_same_digests(
-    plain_registry: Registry, app_image: Image, tmp_path: Path,
+    plain_registry: Any, app_image: Image, tmp_path: Path,
     oracle: Callable[[Artifact], None],
 ) -> None:
     ref = parse_reference(f"docker://{plain_registry.host}/distill/app:v1")
@@ -39,12 +39,12 @@ def test_push_then_pull_gives_back_the_same_digests(
     assert isinstance(pulled, Image)
     assert pulled.digest == app_image.digest
     assert pulled.config_bytes == app_image.config_bytes
-    assert [layer.diff_id for layer in pulled.layers] == [l.diff_id for l in app_image.layers]
+    assert [layer.diff_id for layer in pulled.layers] == [x.diff_id for x in app_image.layers]
     oracle(pulled)
 
 
 @pytest.mark.tools("skopeo")
-def test_skopeo_reads_what_distill_pushed(plain_registry: Registry, app_image: Image) -> None:
+def test_skopeo_reads_what_distill_pushed(plain_registry: Any, app_image: Image) -> None:
     push(app_image, host=plain_registry.host, repository="distill/skopeo", tag="t")
     result = subprocess.run(
         ["skopeo", "inspect", "--tls-verify=false",
@@ -55,7 +55,7 @@ def test_skopeo_reads_what_distill_pushed(plain_registry: Registry, app_image: I
 
 
 def test_multi_arch_index_round_trips(
-    plain_registry: Registry, make_layer: Callable[..., object],
+    plain_registry: Any, make_layer: Callable[..., object],
     make_image: Callable[..., Image], tmp_path: Path, oracle: Callable[[Artifact], None],
 ) -> None:
     index = ImageIndex(images=(
@@ -72,14 +72,14 @@ def test_multi_arch_index_round_trips(
     oracle(pulled)
 
 
-def test_missing_tag_is_a_one_line_error(plain_registry: Registry, tmp_path: Path) -> None:
+def test_missing_tag_is_a_one_line_error(plain_registry: Any, tmp_path: Path) -> None:
     with pytest.raises(TransportError, match="not found; check the repository name and tag"):
         pull(host=plain_registry.host, repository="distill/nothing", tag="nope",
              work_dir=tmp_path)
 
 
 def test_repush_of_an_unchanged_image_only_sends_head(
-    plain_registry: Registry, app_image: Image, start_proxy: Callable[..., Proxy],
+    plain_registry: Any, app_image: Image, start_proxy: Callable[..., Any],
 ) -> None:
     push(app_image, host=plain_registry.host, repository="distill/again", tag="same")
     proxy = start_proxy(plain_registry.host)
@@ -89,7 +89,7 @@ def test_repush_of_an_unchanged_image_only_sends_head(
 
 
 def test_blobs_the_registry_has_are_not_uploaded_again(
-    plain_registry: Registry, app_image: Image, start_proxy: Callable[..., Proxy],
+    plain_registry: Any, app_image: Image, start_proxy: Callable[..., Any],
 ) -> None:
     push(app_image, host=plain_registry.host, repository="distill/first", tag="a")
     proxy = start_proxy(plain_registry.host)
@@ -100,7 +100,7 @@ def test_blobs_the_registry_has_are_not_uploaded_again(
 
 
 def test_push_to_another_repository_mounts_the_blobs(
-    plain_registry: Registry, app_image: Image, start_proxy: Callable[..., Proxy],
+    plain_registry: Any, app_image: Image, start_proxy: Callable[..., Any],
 ) -> None:
     proxy = start_proxy(plain_registry.host)
     with RegistryClient(proxy.host, options=FAST) as client:
@@ -115,16 +115,15 @@ def test_push_to_another_repository_mounts_the_blobs(
 
 
 def test_push_through_faults_completes_with_identical_digests(
-    plain_registry: Registry, make_layer: Callable[..., object],
-    make_image: Callable[..., Image], start_proxy: Callable[..., Proxy], tmp_path: Path,
+    plain_registry: Any, make_layer: Callable[..., object],
+    make_image: Callable[..., Image], start_proxy: Callable[..., Any], tmp_path: Path,
 ) -> None:
     big = make_layer({f"f{i}": bytes([i]) * 300_000 + bytes(range(256)) * i for i in range(8)})
     index = ImageIndex(images=(
         make_image((big, make_layer({"a": b"amd64"})), arch="amd64"),
         make_image((big, make_layer({"a": b"arm64"})), arch="arm64"),
     ))
-    plan = FaultPlan(drop=0.15, status_5xx=0.15, status_429=0.1, seed=11)
-    proxy = start_proxy(plain_registry.host, plan)
+    proxy = start_proxy(plain_registry.host, drop=0.15, status_5xx=0.15, status_429=0.1, seed=11)
     options = dataclasses.replace(FAST, chunk_size=4096, retries=10)  # PATCH chunks as well
     with RegistryClient(proxy.host, options=options) as client:
         digest = push_with(client, index, repository="distill/faulty", tag="ok")
@@ -137,12 +136,12 @@ def test_push_through_faults_completes_with_identical_digests(
 
 
 def test_giving_up_on_a_failing_registry_leaves_the_tag_unchanged(
-    plain_registry: Registry, app_image: Image, make_layer: Callable[..., object],
-    make_image: Callable[..., Image], start_proxy: Callable[..., Proxy],
+    plain_registry: Any, app_image: Image, make_layer: Callable[..., object],
+    make_image: Callable[..., Image], start_proxy: Callable[..., Any],
 ) -> None:
     push(app_image, host=plain_registry.host, repository="distill/keep", tag="t")
     changed = make_image((make_layer({"new": b"content"}),))
-    proxy = start_proxy(plain_registry.host, FaultPlan(status_5xx=1.0))
+    proxy = start_proxy(plain_registry.host, status_5xx=1.0)
     options = dataclasses.replace(FAST, retries=2)
     with RegistryClient(proxy.host, options=options) as client, \
             pytest.raises(TransportError, match=r"failed after 3 attempts: .* answered 503"):
