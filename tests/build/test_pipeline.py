@@ -6,6 +6,7 @@ import gzip
 import io
 import os
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -101,10 +102,9 @@ def test_second_build_comes_from_the_layer_store(
 
 
 def test_a_changed_binary_changes_only_the_last_layer(
-    hello_build: BuildResult, hello_binary_v2: Path, make_hello_project: object,
-    use_build_cache: Path, tmp_path: Path,
+    hello_build: BuildResult, hello_binary_v2: Path,
+    make_hello_project: Callable[[Path, Path], Path], use_build_cache: Path, tmp_path: Path,
 ) -> None:
-    assert callable(make_hello_project)
     changed = build(load_config(make_hello_project(tmp_path, hello_binary_v2)))
     old, new = the_image(hello_build).layers, the_image(changed).layers
     assert new[0].digest == old[0].digest
