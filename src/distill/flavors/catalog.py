@@ -31,6 +31,8 @@ _SCRIPT_ONLY_DEPS = frozenset({"awk", "debconf", "debconf-2.0"})
 # ca-certificates-java's builds the keystore with a JVM, and util-linux is
 # essential for those scripts; distill does all three natively.
 _JAVA_SCRIPT_DEPS = frozenset({"ca-certificates-java", "java-common", "util-linux"})
+# readline-common depends on dpkg | install-info only to register its info page.
+_INFO_DEPS = frozenset({"dpkg", "install-info"})
 # corepack is a package-manager shim, not part of the runtime.
 _NODE_TOOL_DEPS = frozenset({"node-corepack"})
 _PYTHON_DROPPED = ("idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3/tests",
@@ -103,7 +105,7 @@ PYTHON3 = Flavor(
     name="python3",
     parent="cc",
     packages=MappingProxyType({r: _python_packages(v) for r, v in PYTHON_VERSIONS.items()}),
-    ignore_deps=_SCRIPT_ONLY_DEPS,
+    ignore_deps=_SCRIPT_ONLY_DEPS | _INFO_DEPS,
     env=frozen_env({"LANG": "C.UTF-8"}),
     entrypoint=("/usr/bin/python3",),
     generate=python_files,
