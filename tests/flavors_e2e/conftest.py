@@ -70,8 +70,8 @@ def image_paths(docker_cli: object) -> Callable[[str], set[str]]:
 
 def exported_paths(image: str) -> set[str]:
     """Every path in the image's file system (``docker export`` of a created container)."""
-    created = subprocess.run(["docker", "create", "--entrypoint", "/nonexistent", image], capture_output=True, text=True,
-                             check=True).stdout.strip()
+    created = subprocess.run(["docker", "create", "--entrypoint", "/nonexistent", image],
+                             capture_output=True, text=True, check=True).stdout.strip()
     try:
         exported = subprocess.run(["docker", "export", created], capture_output=True,
                                   check=True).stdout

@@ -12,6 +12,7 @@ from distill.flavors.model import GenerateContext
 from distill.rootfs.alternatives import add_alternative_links, jvm_alternatives
 from distill.rootfs.busybox import BUSYBOX_PACKAGE, add_busybox
 from distill.rootfs.certificates import ca_bundle
+from distill.rootfs.java_keystore import java_cacerts
 from distill.rootfs.tree import FileTree, Kind
 
 JAVA_CACERTS_PATH = "/etc/ssl/certs/java/cacerts"
@@ -20,7 +21,7 @@ _CA_PACKAGE = "ca-certificates"
 
 
 def _late(module: str, name: str) -> Callable[..., Any]:
-    # ldcache and java_keystore are written in parallel by another engineer;
+    # ldcache is written in parallel by another engineer;
     # imported by name until they land, then this becomes a plain import.
     try:
         return cast(Callable[..., Any], getattr(importlib.import_module(module), name))
@@ -64,8 +65,7 @@ def java_files(tree: FileTree, context: GenerateContext) -> None:
         raise ConfigError(f"flavor java needs the data package {_CA_PACKAGE}")
     add_alternative_links(tree, jvm_alternatives(tree))
     bundle = ca_bundle(context.data[_CA_PACKAGE], context.extra_certificates)
-    keystore = _late("distill.rootfs.java_keystore", "java_cacerts")(bundle)
-    tree.add_file(JAVA_CACERTS_PATH, bytes(keystore), mode=0o644)
+    tree.add_file(JAVA_CACERTS_PATH, java_cacerts(bundle), mode=0o644)
 
 
 def busybox_files(tree: FileTree, context: GenerateContext) -> None:
