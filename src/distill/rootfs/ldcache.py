@@ -17,7 +17,9 @@ the image, so it does ldconfig's work here, following glibc 2.36 (bookworm) and
   per library, the tail-merged string table, and the extension directory with
   the generator string.
 
-Not reproduced: ``glibc-hwcaps/`` and legacy hwcap subfolders (``tls``,
+The ``dir=TYPE`` suffix of a configuration line is dropped as glibc 2.36 does
+(2.41 no longer knows the syntax and takes the line as a folder name, which
+then does not exist). Not reproduced: ``glibc-hwcaps/`` and legacy hwcap subfolders (``tls``,
 ``haswell``...), which Debian's runtime libraries do not use, and libraries of a
 foreign ABI (i386 or x32 on amd64, 32-bit Arm on arm64), which ldconfig lists
 too but a distroless tree never holds.
@@ -110,13 +112,16 @@ def add_ld_so_cache(tree: FileTree, *, arch: str, generator: str = GENERATOR) ->
     """Do what libc-bin's ldconfig trigger does to ``tree``, without running it.
 
     Adds ``/etc/ld.so.conf`` and ``/etc/ld.so.conf.d/libc.conf`` when missing,
-    the soname links ldconfig would create where a library has none, and
+    removes dangling ``*.so.*`` links from the searched folders and adds the
+    soname links a library lacks (as ldconfig does), then writes
     ``/etc/ld.so.cache`` (0644).
     """
     for path, text in ((LD_SO_CONF, LD_SO_CONF_TEXT), (LIBC_CONF, LIBC_CONF_TEXT)):
         if tree.get(path) is None:
             tree.add_file(path, text, mode=0o644)
-    for folder, libraries in _scan(tree, _arch(arch)):
+    spec = _arch(arch)
+    _remove_stale_links(tree, spec)
+    for folder, libraries in _scan(tree, spec):
         for library in libraries:
             link = posixpath.join(folder.real, library.soname)
             if not library.is_link and library.soname != library.name and tree.get(link) is None:
@@ -247,6 +252,17 @@ def _scan(tree: FileTree, spec: _Arch) -> Iterator[tuple[_SearchDir, list[_Libra
         yield folder, _scan_dir(tree, listing, folder, spec)
 
 
+def _remove_stale_links(tree: FileTree, spec: _Arch) -> None:
+    listing = _Listing(tree)
+    for folder in _search_dirs(tree, listing, spec):
+        for name in listing.children(folder.real):
+            path = posixpath.join(folder.real, name)
+            entry = tree.get(path)
+            if (_is_dso(name) and ".so." in name and entry is not None
+                    and entry.kind is Kind.SYMLINK and tree.resolve(path) is None):
+                tree.remove(path)
+
+
 def _search_dirs(tree: FileTree, listing: _Listing, spec: _Arch) -> list[_SearchDir]:
     trusted = [f"/lib/{spec.triplet}", f"/usr/lib/{spec.triplet}", "/lib", "/usr/lib"]
     found: list[_SearchDir] = []
@@ -313,7 +329,7 @@ def _scan_dir(
     """ldconfig's ``search_dir``: the libraries of one folder, one per soname."""
     chosen: dict[str, _Library] = {}
     for name in listing.children(folder.real):
-        if not _is_dso(name) or _is_prelink_temp(name):
+        if not _is_dso(name) or _is_temporary(name):
             continue
         library = _library(tree, posixpath.join(folder.real, name), name=name,
                            shown=f"{folder.path}/{name}", spec=spec)
@@ -358,8 +374,13 @@ def _is_dso(name: str) -> bool:
     )
 
 
-def _is_prelink_temp(name: str) -> bool:
-    return name.endswith(".#prelink#") or re.search(r"\.#prelink#\.[^/]{6}$", name) is not None
+def _is_temporary(name: str) -> bool:
+    """Temporary files of prelink, rpm and dpkg, which ldconfig 2.41 skips."""
+    return (
+        name.endswith((".#prelink#", ".dpkg-new", ".dpkg-tmp"))
+        or ";" in name
+        or re.search(r"\.#prelink#\.[^/]{6}$", name) is not None
+    )
 
 
 def _kind(tree: FileTree, path: str) -> Kind | None:
