@@ -24,6 +24,7 @@ from typing import Protocol
 
 import engine
 import foundation
+import registry
 import report
 from common import REPO, BenchError, Context, Section
 from distill.errors import DistillError
@@ -39,7 +40,7 @@ class Module(Protocol):
         """Run the module's measurements."""
 
 
-MODULES: dict[str, Module] = {foundation.NAME: foundation}
+MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 

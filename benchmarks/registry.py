@@ -1,0 +1,160 @@
+"""Registry push and pull: distill against ``skopeo copy`` on a local docker-registry.
+
+The image is ``distill base python3`` (the python3 flavor) in an OCI layout. Every
+cold run gets a fresh, empty registry on 127.0.0.1 (plain HTTP) so nothing is
+reused between runs; "warm" pushes go to a new repository of a registry that
+already holds every layer in another repository (both tools may mount or skip).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from common import BenchError, Context, Section, Stats, Table, Target, need_tools, ratio, run
+from common import seconds as fmt_seconds
+
+NAME = "registry"
+TITLE = "Registry push and pull (issue 5)"
+FLAVOR = "python3:latest"
+
+
+def measure(ctx: Context) -> Section:
+    """Push cold and warm, pull, and re-push unchanged; distill and skopeo side by side."""
+    need_tools("docker-registry", "skopeo")
+    layout = ctx.work / "registry-image"
+    ctx.log(f"registry: building {FLAVOR} into {layout}")
+    run([*ctx.distill, "-q", "base", FLAVOR, "-o", f"oci:{layout}:bench"])
+    src = f"oci:{layout}:bench"
+    distill_copy = [*ctx.distill, "-q", "copy"]
+    skopeo_push = ["skopeo", "copy", "-q", "--dest-tls-verify=false"]
+    skopeo_pull = ["skopeo", "copy", "-q", "--src-tls-verify=false"]
+    results: dict[str, Stats] = {}
+    for label, tool in (("distill", distill_copy), ("skopeo", skopeo_push)):
+        ctx.log(f"registry: {label} cold and warm pushes")
+        results[f"{label} push cold"] = _each(ctx, lambda host, t=tool: _push(t, src, host))
+        results[f"{label} push warm"] = _each(ctx, lambda host, t=tool: _warm(t, src, host))
+    for label, tool in (("distill", distill_copy), ("skopeo", skopeo_pull)):
+        ctx.log(f"registry: {label} pulls")
+        results[f"{label} pull"] = _each(ctx, lambda host, t=tool: _pull(t, src, host, ctx))
+    ctx.log("registry: re-push of an unchanged image")
+    results["distill re-push unchanged"] = _each(
+        ctx, lambda host: _repush(distill_copy, src, host))
+    results["skopeo re-push unchanged"] = _each(ctx, lambda host: _repush(skopeo_push, src, host))
+    return _section(results, ctx.repeat, image_bytes=_blob_bytes(layout))
+
+
+def _each(ctx: Context, once: Callable[[str], float]) -> Stats:
+    runs = []
+    for _ in range(ctx.repeat):
+        with _registry(ctx.work) as host:
+            runs.append(once(host))
+    return Stats(runs=tuple(runs))
+
+
+def _timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    run(cmd)
+    return time.perf_counter() - start
+
+
+def _push(tool: list[str], src: str, host: str) -> float:
+    return _timed([*tool, src, f"docker://{host}/bench/app:1"])
+
+
+def _warm(tool: list[str], src: str, host: str) -> float:
+    run([*tool, src, f"docker://{host}/bench/base:1"])
+    return _timed([*tool, src, f"docker://{host}/bench/app:1"])
+
+
+def _pull(tool: list[str], src: str, host: str, ctx: Context) -> float:
+    run([*ctx.distill, "-q", "copy", src, f"docker://{host}/bench/app:1"])
+    target = ctx.work / f"pulled-{time.monotonic_ns()}"
+    try:
+        return _timed([*tool, f"docker://{host}/bench/app:1", f"oci:{target}:bench"])
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def _repush(tool: list[str], src: str, host: str) -> float:
+    run([*tool, src, f"docker://{host}/bench/app:1"])
+    return _timed([*tool, src, f"docker://{host}/bench/app:1"])
+
+
+def _blob_bytes(layout: Path) -> int:
+    return sum(p.stat().st_size for p in (layout / "blobs" / "sha256").iterdir())
+
+
+@contextmanager
+def _registry(work: Path) -> Iterator[str]:
+    """A fresh docker-registry on 127.0.0.1 with empty storage; its ``host:port``."""
+    import socket
+
+    root = work / f"registry-{time.monotonic_ns()}"
+    root.mkdir()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = root / "config.yml"
+    config.write_text(
+        "version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\n"
+        f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}}}\n"
+        f"http: {{addr: 127.0.0.1:{port}, secret: bench}}\n"
+    )
+    process = subprocess.Popen(["docker-registry", "serve", str(config)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(port, process)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait(port: int, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(200):
+        if process.poll() is not None:
+            raise BenchError("docker-registry exited at start")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise BenchError(f"docker-registry did not answer on port {port}")
+
+
+def _section(results: dict[str, Stats], repeat: int, *, image_bytes: int) -> Section:
+    def pair(what: str) -> tuple[str, ...]:
+        d, s = results[f"distill {what}"], results[f"skopeo {what}"]
+        return (what, fmt_seconds(d.median), fmt_seconds(s.median), ratio(s.median, d.median))
+
+    rows = tuple(pair(w) for w in ("push cold", "push warm", "pull", "re-push unchanged"))
+    table = Table(
+        title=f"{FLAVOR} image ({image_bytes / (1 << 20):.1f} MiB of blobs) to a local registry",
+        headers=("operation", "distill (median)", "skopeo copy (median)", "skopeo / distill"),
+        rows=rows,
+        notes=(f"median of {repeat} runs, each on a fresh docker-registry on 127.0.0.1 "
+               "(plain HTTP); both tools run as a new process (CLI start-up included)",
+               "push warm: the registry already holds every layer in another repository",
+               "pull: into a new OCI layout, digests checked"),
+    )
+    repush = results["distill re-push unchanged"].median
+    slower = [w for w in ("push cold", "push warm", "pull")
+              if results[f"distill {w}"].median > results[f"skopeo {w}"].median]
+    targets = (
+        Target(goal="re-push of an unchanged image under 1 s", measured=fmt_seconds(repush),
+               met=repush < 1.0),
+        Target(goal="push and pull at least as fast as skopeo copy",
+               measured="slower at: " + ", ".join(slower) if slower else "faster or equal at all",
+               met=not slower),
+    )
+    raw = {key: stats.as_dict() for key, stats in results.items()}
+    return Section(name=NAME, title=TITLE, tables=(table,), targets=targets,
+                   raw={**raw, "image_bytes": image_bytes})
