@@ -3,30 +3,18 @@ packages' maintainer scripts would have done, done natively."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from typing import Any, cast
-
 from distill.errors import ConfigError, FormatError
 from distill.flavors.model import GenerateContext
 from distill.rootfs.alternatives import add_alternative_links, jvm_alternatives
 from distill.rootfs.busybox import BUSYBOX_PACKAGE, add_busybox
 from distill.rootfs.certificates import ca_bundle
 from distill.rootfs.java_keystore import java_cacerts
+from distill.rootfs.ldcache import add_ld_so_cache
 from distill.rootfs.tree import FileTree, Kind
 
 JAVA_CACERTS_PATH = "/etc/ssl/certs/java/cacerts"
 LD_SO_CACHE_PATH = "/etc/ld.so.cache"
 _CA_PACKAGE = "ca-certificates"
-
-
-def _late(module: str, name: str) -> Callable[..., Any]:
-    # ldcache is written in parallel by another engineer;
-    # imported by name until they land, then this becomes a plain import.
-    try:
-        return cast(Callable[..., Any], getattr(importlib.import_module(module), name))
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"{module}.{name} is not available yet") from exc
 
 
 def python_files(tree: FileTree, context: GenerateContext) -> None:
@@ -51,7 +39,7 @@ def add_layer_ld_cache(tree: FileTree, context: GenerateContext) -> None:
     merged = FileTree()
     merged.update(context.lower)
     merged.update(tree)
-    _late("distill.rootfs.ldcache", "add_ld_so_cache")(merged, arch=context.arch)
+    add_ld_so_cache(merged, arch=context.arch)
     cache = merged.get(LD_SO_CACHE_PATH)
     if cache is None or cache.kind is not Kind.FILE:
         raise FormatError(f"no {LD_SO_CACHE_PATH} was written")
