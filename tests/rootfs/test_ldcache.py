@@ -199,6 +199,7 @@ def test_cache_is_byte_for_byte_ldconfigs(
 
 
 @pytest.mark.mirror
+@pytest.mark.tools("ldconfig")
 @pytest.mark.parametrize(("release", "arch"), COMBOS)
 def test_ldconfig_prints_the_same_entries(
     oracle: functools.partial[Oracle], release: str, arch: str, tmp_path: Path
