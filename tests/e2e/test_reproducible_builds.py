@@ -63,10 +63,8 @@ def project(
     return config
 
 
-@pytest.fixture(scope="module")
-def builds(project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
+def locked_builds(project: Path, root: Path) -> dict[str, Built]:
     """Builds from the lock: two at epoch 0 and two at EPOCH, with chosen caches."""
-    root = tmp_path_factory.mktemp("builds")
     plan = {  # name -> (cache, SOURCE_DATE_EPOCH)
         "first": ("cache-1", None),
         "second": ("cache-2", None),
@@ -83,7 +81,17 @@ def builds(project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     return results
 
 
-def test_two_builds_from_the_lock_with_empty_separate_caches_are_identical(
+def test_builds_from_the_lock_are_reproducible_and_the_epoch_changes_only_times(
+    project: Path, tmp_path: Path
+) -> None:
+    # One test, so that pytest-xdist never runs these four builds twice.
+    builds = locked_builds(project, tmp_path)
+    assert_two_builds_with_empty_separate_caches_are_identical(builds)
+    assert_a_source_date_epoch_build_is_reproducible_whatever_the_cache(builds)
+    assert_source_date_epoch_changes_only_the_times(builds)
+
+
+def assert_two_builds_with_empty_separate_caches_are_identical(
     builds: dict[str, Built],
 ) -> None:
     first, second = builds["first"], builds["second"]
@@ -94,7 +102,7 @@ def test_two_builds_from_the_lock_with_empty_separate_caches_are_identical(
     assert first.document["created"] == "1970-01-01T00:00:00Z"
 
 
-def test_a_source_date_epoch_build_is_reproducible_whatever_the_cache(
+def assert_a_source_date_epoch_build_is_reproducible_whatever_the_cache(
     builds: dict[str, Built],
 ) -> None:
     warm, fresh = builds["epoch-warm"], builds["epoch-fresh"]
@@ -124,7 +132,7 @@ def _members(layer: bytes) -> list[tuple[Any, ...]]:
         return rows
 
 
-def test_source_date_epoch_changes_only_the_times(builds: dict[str, Built]) -> None:
+def assert_source_date_epoch_changes_only_the_times(builds: dict[str, Built]) -> None:
     zero, later = builds["first"], builds["epoch-fresh"]
 
     assert later.document["created"] == "2023-11-14T22:13:20Z"
