@@ -1,0 +1,157 @@
+"""Each flavor's own packages and the file count of its layer, bookworm amd64, pinned.
+
+A change here (a new dependency, a slimming rule, a generated file) shows up in review.
+Update the pins deliberately when the change is meant.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from distill.build.pipeline import build
+from distill.config import parse_config
+
+pytestmark = pytest.mark.mirror
+
+PINNED: dict[str, tuple[tuple[str, ...], int]] = {
+    'static': ((
+        "base-files",
+        "media-types",
+        "netbase",
+        "tzdata",
+    ), 1414),
+    'base-nossl': ((
+        "gcc-12-base",
+        "libc6",
+        "libgcc-s1",
+    ), 306),
+    'base': ((
+        "libssl3",
+        "libzstd1",
+        "zlib1g",
+    ), 34),
+    'cc': ((
+        "libgomp1",
+        "libstdc++6",
+    ), 34),
+    'python3': ((
+        "libbz2-1.0",
+        "libc-bin",
+        "libcom-err2",
+        "libcrypt1",
+        "libdb5.3",
+        "libexpat1",
+        "libffi8",
+        "libgssapi-krb5-2",
+        "libk5crypto3",
+        "libkeyutils1",
+        "libkrb5-3",
+        "libkrb5support0",
+        "liblzma5",
+        "libncursesw6",
+        "libnsl2",
+        "libpython3.11-minimal",
+        "libpython3.11-stdlib",
+        "libreadline8",
+        "libsqlite3-0",
+        "libtinfo6",
+        "libtirpc-common",
+        "libtirpc3",
+        "libuuid1",
+        "python3.11-minimal",
+        "readline-common",
+    ), 830),
+    'nodejs': ((
+        "libbrotli1",
+        "libc-ares2",
+        "libicu72",
+        "libnghttp2-14",
+        "libnode108",
+        "libuv1",
+        "node-acorn",
+        "node-busboy",
+        "node-cjs-module-lexer",
+        "node-undici",
+        "node-xtend",
+        "nodejs",
+    ), 509),
+    'java': ((
+        "fontconfig-config",
+        "fonts-dejavu-core",
+        "libasound2",
+        "libasound2-data",
+        "libavahi-client3",
+        "libavahi-common-data",
+        "libavahi-common3",
+        "libblkid1",
+        "libbrotli1",
+        "libcap2",
+        "libcom-err2",
+        "libcups2",
+        "libdbus-1-3",
+        "libexpat1",
+        "libffi8",
+        "libfontconfig1",
+        "libfreetype6",
+        "libgcrypt20",
+        "libglib2.0-0",
+        "libgmp10",
+        "libgnutls30",
+        "libgpg-error0",
+        "libgraphite2-3",
+        "libgssapi-krb5-2",
+        "libharfbuzz0b",
+        "libhogweed6",
+        "libidn2-0",
+        "libjpeg62-turbo",
+        "libk5crypto3",
+        "libkeyutils1",
+        "libkrb5-3",
+        "libkrb5support0",
+        "liblcms2-2",
+        "liblz4-1",
+        "liblzma5",
+        "libmount1",
+        "libnettle8",
+        "libnspr4",
+        "libnss3",
+        "libp11-kit0",
+        "libpcre2-8-0",
+        "libpcsclite1",
+        "libpng16-16",
+        "libselinux1",
+        "libsqlite3-0",
+        "libssl3",
+        "libstdc++6",
+        "libsystemd0",
+        "libtasn1-6",
+        "libunistring2",
+        "libzstd1",
+        "openjdk-17-jre-headless",
+        "zlib1g",
+    ), 889),
+}
+
+
+def _own_layer(flavor: str) -> tuple[tuple[str, ...], int]:
+    config = parse_config({"name": "pin", "base": flavor, "variant": "latest",
+                           "release": "bookworm", "archs": ["amd64"]},
+                          source="pins", base_dir=Path("/"))
+    image = build(config).images[0]
+    with tarfile.open(image.layers[-1].path, "r:gz") as tar:
+        count = len(tar.getnames())
+    created_by = json.loads(image.config_bytes)["history"][-1]["created_by"]
+    listed = created_by.partition(": ")[2]
+    return tuple(sorted(item.split()[0] for item in listed.split(", "))), count
+
+
+@pytest.mark.parametrize("flavor", sorted(PINNED))
+def test_flavor_layer_is_pinned(host_mirror: str, flavor: str) -> None:
+    packages, count = _own_layer(flavor)
+    expected_packages, expected_count = PINNED[flavor]
+    assert packages == expected_packages
+    assert count == expected_count
