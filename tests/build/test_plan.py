@@ -146,3 +146,17 @@ def test_lock_of_another_configuration_is_refused(tmp_path: Path) -> None:
                  packages={"amd64": (locked("base-files", "static"),)})
     with pytest.raises(LockError, match="no packages for arm64"):
         _plans_from_lock(config, ["arm64"], fresh)
+
+
+def test_a_lock_naming_an_unknown_layer_is_refused() -> None:
+    from distill.build.plan import plan_from_lock
+    from distill.debian.lock import Lock, LockedPackage
+    from distill.errors import LockError
+
+    stray = LockedPackage(name="libfoo", version="1", architecture="amd64", sha256="ab" * 32,
+                          size=1, filename="pool/f.deb", suite="bookworm", component="main",
+                          layer="python3")
+    lock = Lock(config_checksum="sha256:" + "0" * 64, release="bookworm",
+                packages={"amd64": (stray,)})
+    with pytest.raises(LockError, match="layer 'python3'"):
+        plan_from_lock(lock, arch="amd64", layers=["static"])

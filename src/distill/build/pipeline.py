@@ -14,7 +14,13 @@ from pathlib import Path
 from distill.build.accounts import AccountPlan, add_account_files, plan_accounts
 from distill.build.app_tree import app_tree
 from distill.build.fingerprint import cache_key
-from distill.build.plan import DATA_GROUP, EXTRA_GROUP, PackagePlan, plan_from_index
+from distill.build.plan import (
+    DATA_GROUP,
+    EXTRA_GROUP,
+    PackagePlan,
+    plan_from_index,
+    plan_from_lock,
+)
 from distill.build.runtime import runtime_config
 from distill.config import ARCHS, Config
 from distill.debian.deb import read_deb
@@ -151,20 +157,9 @@ def _archs(config: Config, archs: Sequence[str] | None) -> list[str]:
 
 
 def _plans_from_lock(config: Config, archs: Sequence[str], locked: Lock) -> list[PackagePlan]:
-    from distill.build.plan import PackageGroup
-
     locked.check(config_checksum=config.package_checksum(), archs=archs, release=config.release)
-    plans = []
-    for arch in archs:
-        groups: dict[str, list[LockedPackage]] = {}
-        for package in locked.packages[arch]:
-            groups.setdefault(package.layer, []).append(package)
-        order = [f.name for f in image_chain(config.base, config.variant)]
-        order += [EXTRA_GROUP, DATA_GROUP]
-        plans.append(PackagePlan(arch, tuple(
-            PackageGroup(name, tuple(groups[name])) for name in order if name in groups
-        )))
-    return plans
+    layers = [f.name for f in image_chain(config.base, config.variant)]
+    return [plan_from_lock(locked, arch=arch, layers=layers) for arch in archs]
 
 
 def _download(

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from distill.debian.index import PackageIndex
-from distill.debian.lock import LockedPackage
+from distill.debian.lock import Lock, LockedPackage
 from distill.debian.records import PackageRecord
 from distill.debian.resolver import resolve
-from distill.errors import ResolveError
+from distill.errors import LockError, ResolveError
 from distill.flavors import Flavor
 
 EXTRA_GROUP = "packages"
@@ -85,6 +85,22 @@ def plan_from_index(
         groups.append(PackageGroup(
             DATA_GROUP, tuple(LockedPackage.from_record(r, layer=DATA_GROUP) for r in data)))
     return PackagePlan(arch, tuple(g for g in groups if g.packages))
+
+
+def plan_from_lock(lock: Lock, *, arch: str, layers: Sequence[str]) -> PackagePlan:
+    """The plan a lock file pins for ``arch``; ``layers`` are the flavor layers in order."""
+    order = [*layers, EXTRA_GROUP, DATA_GROUP]
+    groups: dict[str, list[LockedPackage]] = {name: [] for name in order}
+    for package in lock.packages[arch]:
+        if package.layer not in groups:
+            raise LockError(
+                f"distill.lock puts {package.name} in layer '{package.layer}', which this "
+                f"image does not have (layers: {', '.join(order)}); run `distill lock`"
+            )
+        groups[package.layer].append(package)
+    return PackagePlan(arch, tuple(
+        PackageGroup(name, tuple(groups[name])) for name in order if groups[name]
+    ))
 
 
 def _newest(index: PackageIndex, name: str, *, arch: str, release: str) -> PackageRecord:
