@@ -28,10 +28,12 @@ ratios. Every figure below was written by the benchmark run itself; reproduce it
 
     make bench                                   # every module
     .venv/bin/python benchmarks/run.py           # the same
-    .venv/bin/python benchmarks/run.py --only foundation
+    .venv/bin/python benchmarks/run.py --only foundation   # one module: its section only
 
 The run starts a Docker engine when none answers (scripts/with-docker-engine) and
-writes its raw figures to `benchmarks/results/NAME-TIME.json` (not committed).
+writes its raw figures to `benchmarks/results/NAME-TIME.json` (not committed). Each
+section names the machine and its load average before and after: the machine is
+shared, and work running beside a benchmark slows every contender.
 """
 
 
@@ -46,19 +48,29 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "docker engine": _first_line(["docker", "version", "--format", "{{.Server.Version}}"]),
         "docker client": _first_line(["docker", "version", "--format", "{{.Client.Version}}"]),
-        "mmdebstrap": _first_line(["mmdebstrap", "--version"]),
-        "go": _first_line(["go", "version"]),
+        "mmdebstrap": _first_line(["mmdebstrap", "--version"]).removeprefix("mmdebstrap "),
+        "go": _first_line(["go", "version"]).removeprefix("go version "),
+        "images in the engine": str(len(_first_line(["docker", "image", "ls", "-aq"],
+                                                    whole=True).split())),
         "distill commit": _first_line(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
     }
 
 
-def _first_line(cmd: list[str]) -> str:
+def load_average() -> str:
+    """The machine's load average over the last minute (other work skews timings)."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def _first_line(cmd: list[str], *, whole: bool = False) -> str:
+    """The first line of ``cmd``'s output (all of it with ``whole``), or why there is none."""
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     except OSError:
         return "not installed"
     lines = done.stdout.strip().splitlines()
-    return lines[0] if done.returncode == 0 and lines else "unknown"
+    if done.returncode != 0 or not lines:
+        return "unknown"
+    return done.stdout if whole else lines[0]
 
 
 def _cpu_model() -> str:
@@ -118,7 +130,8 @@ def update_markdown(section: Section, box: Mapping[str, str], *, command: str) -
 
 
 def _section_markdown(section: Section, box: Mapping[str, str], *, command: str) -> str:
-    lines = [f"## {section.title}", "", f"Reproduce: `{command}`", "",
+    lines = [f"## {section.title}", "", f"Reproduce: `{command}` (or `make bench`, every module)",
+             "",
              "Machine: " + "; ".join(f"{key} {value}" for key, value in box.items()), "",
              "### Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
     lines += [f"| {t.goal} | {t.measured} | {'yes' if t.met else '**no**'} |"

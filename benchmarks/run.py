@@ -78,11 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: --repeat must be at least 1", file=sys.stderr)
         return 2
     _ensure_engine(sys.argv[1:] if argv is None else argv)
-    command = ".venv/bin/python benchmarks/run.py" + "".join(
-        f" --only {name}" for name in args.only or ())
     for name in args.only or list(MODULES):
         work = Path(tempfile.mkdtemp(prefix=f"distill-bench-{name}-"))
         started = time.perf_counter()
+        load_before = report.load_average()
         try:
             section = MODULES[name].measure(Context(work=work, repeat=args.repeat, log=_log))
         except (BenchError, DistillError) as exc:
@@ -93,12 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _log(f"scratch folder kept: {work}")
             else:
                 shutil.rmtree(work, ignore_errors=True)
-        box = report.machine()
+        box = {**report.machine(), "load average (1 min) before/after":
+               f"{load_before}/{report.load_average()}"}
         report.print_section(section)
         _log(f"{name} took {time.perf_counter() - started:.0f} s; raw figures in "
              f"{report.write_json(section, box)}")
         if not args.no_markdown:
-            report.update_markdown(section, box, command=command)
+            report.update_markdown(section, box,
+                                   command=f".venv/bin/python benchmarks/run.py --only {name}")
             _log(f"updated {report.MARKDOWN}")
     return 0
 
