@@ -14,13 +14,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from distill.errors import ConfigError
 
 Release = Literal["bookworm", "trixie"]
 Arch = Literal["amd64", "arm64"]
-BaseName = Literal["scratch", "static", "base-nossl", "base", "cc", "python3", "nodejs", "java"]
+BaseName = Literal[
+    "auto", "scratch", "static", "base-nossl", "base", "cc", "python3", "nodejs", "java"
+]
 Variant = Literal["latest", "nonroot", "debug", "debug-nonroot"]
 
 RELEASES: tuple[str, ...] = ("bookworm", "trixie")
@@ -146,9 +155,14 @@ class PathEntry(_Model):
 
 
 class Healthcheck(_Model):
-    """Docker's HEALTHCHECK, written into the image config."""
+    """Docker's HEALTHCHECK, written into the image config.
 
-    test: list[str] = Field(min_length=1)
+    Either ``test`` (a command in the image) or ``http`` (a URL that must answer
+    2xx, probed without a shell or curl) is given.
+    """
+
+    test: list[str] | None = Field(default=None, min_length=1)
+    http: str | None = Field(default=None, pattern=r"^http://[^/\s]+(/\S*)?$")
     interval: str = "30s"
     timeout: str = "30s"
     start_period: str = "0s"
@@ -160,6 +174,34 @@ class Healthcheck(_Model):
         parse_duration(value)
         return value
 
+    @model_validator(mode="after")
+    def _one_probe(self) -> Healthcheck:
+        if (self.test is None) == (self.http is None):
+            raise ValueError("give either test (a command) or http (a URL)")
+        return self
+
+
+AppType = Literal["binary", "python", "node", "java"]
+
+_APP_BASES: dict[str, str] = {"binary": "auto", "python": "python3", "node": "nodejs",
+                              "java": "java"}
+
+
+class App(_Model):
+    """An application distill packages itself (see distill.packagers)."""
+
+    type: AppType
+    path: Path = Path()
+    """The binary (type binary) or the project folder (python, node, java)."""
+    jar: Path | None = None
+    """The jar to run (type java)."""
+    dst: str = "/app"
+    """Where the application goes in the image."""
+    script: str | None = None
+    """Python: the console script to run; node: the script file (default: package.json main)."""
+    module: str | None = None
+    """Python: the module to run with ``python -m``."""
+
 
 class Config(_Model):
     """The whole distill.yaml."""
@@ -169,6 +211,7 @@ class Config(_Model):
     release: Release = "bookworm"
     archs: list[Arch] = Field(default_factory=lambda: list[Arch](["amd64"]), min_length=1)
     base: BaseName = "static"
+    app: App | None = None
     variant: Variant = "nonroot"
     packages: list[str] = Field(default_factory=list)
     repositories: list[Repository] = Field(default_factory=list)
@@ -186,6 +229,16 @@ class Config(_Model):
     annotations: dict[str, str] = Field(default_factory=dict)
     stop_signal: str | None = None
     healthcheck: Healthcheck | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_base(cls, data: Any) -> Any:
+        """An app without a ``base:`` gets its natural one (auto for binaries)."""
+        if isinstance(data, dict) and "base" not in data and isinstance(data.get("app"), dict):
+            app_type = data["app"].get("type")
+            if app_type in _APP_BASES:
+                return {**data, "base": _APP_BASES[app_type]}
+        return data
 
     @field_validator("ports")
     @classmethod
@@ -269,9 +322,14 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
         r.model_copy(update={"keyring": base_dir / r.keyring}) if r.keyring else r
         for r in config.repositories
     ]
-    return config.model_copy(
-        update={"files": files, "certificates": certificates, "repositories": repositories}
-    )
+    app = config.app
+    if app is not None:
+        app = app.model_copy(update={
+            "path": base_dir / app.path, "jar": base_dir / app.jar if app.jar else None,
+        })
+    return config.model_copy(update={
+        "files": files, "certificates": certificates, "repositories": repositories, "app": app,
+    })
 
 
 def _describe(exc: ValidationError, document: dict[str, Any]) -> str:

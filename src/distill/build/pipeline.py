@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from distill import packagers
 from distill.build.accounts import AccountPlan, add_account_files, plan_accounts
 from distill.build.app_tree import app_tree
 from distill.build.fingerprint import cache_key
@@ -42,6 +43,7 @@ from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
 from distill.oci.config import HistoryEntry, config_bytes, rfc3339
 from distill.oci.model import Artifact, Image, ImageIndex, Layer, Platform
+from distill.packagers import AppLayer, LayerContext, PrepareContext
 from distill.progress import SILENT, Progress
 from distill.rootfs.merged_usr import add_merged_usr_links
 from distill.rootfs.packages import install_deb
@@ -107,7 +109,9 @@ def resolve_plans(
 def lock(config: Config, *, lock_path: Path, progress: Progress = SILENT) -> Lock:
     """Resolve every architecture and write the lock file."""
     archs = _archs(config, None)
-    plans = resolve_plans(config, archs, sources=sources_for(config), progress=progress)
+    sources = sources_for(config)
+    config = _prepare(config, archs, sources, progress)
+    plans = resolve_plans(config, archs, sources=sources, progress=progress)
     result = Lock(
         config_checksum=config.package_checksum(),
         release=config.release,
@@ -128,6 +132,7 @@ def build(
     """Build the images the configuration describes, one per architecture."""
     archs = _archs(config, archs)
     sources = sources_for(config)
+    config = _prepare(config, archs, sources, progress)
     if locked:
         if lock_path is None:
             raise ConfigError("--locked needs a lock file")
@@ -146,6 +151,14 @@ def build(
     if len(images) > 1:
         artifact = ImageIndex(images, annotations=_common_annotations(config, context.epoch))
     return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact)
+
+
+def _prepare(
+    config: Config, archs: Sequence[str], sources: Sequence[Source], progress: Progress
+) -> Config:
+    context = PrepareContext(archs=tuple(archs), sources=tuple(sources), cache=cache_root(),
+                             progress=progress)
+    return packagers.prepare(config, context=context)
 
 
 def _archs(config: Config, archs: Sequence[str] | None) -> list[str]:
@@ -191,6 +204,9 @@ def _image(context: _Context, plan: PackagePlan) -> Image:
         layers.append(_extra_layer(context, plan))
         history.append(HistoryEntry(_describe_packages("distill packages",
                                                        plan.group(EXTRA_GROUP))))
+    for app_layer in _app_layers(context, plan.arch):
+        layers.append(app_layer.layer)
+        history.append(HistoryEntry(app_layer.created_by))
     base_has_accounts = any(f.generate is not no_files for f in context.chain
                             if f.name != "busybox")
     accounts = plan_accounts(config, base_has_accounts=base_has_accounts)
@@ -218,6 +234,13 @@ def _with_flavor_entrypoint(config: Config) -> Config:
     if entrypoint is None:
         return config
     return config.model_copy(update={"entrypoint": list(entrypoint)})
+
+
+def _app_layers(context: _Context, arch: str) -> Sequence[AppLayer]:
+    layer_context = LayerContext(arch=arch, release=context.config.release, store=context.store,
+                                 epoch=context.epoch, cache=cache_root(),
+                                 progress=context.progress)
+    return packagers.app_layers(context.config, context=layer_context)
 
 
 def _flavor_layer(context: _Context, plan: PackagePlan, flavor: Flavor) -> Layer | None:

@@ -33,6 +33,8 @@ def healthcheck(config: Config) -> HealthCheck | None:
     spec = config.healthcheck
     if spec is None:
         return None
+    if spec.test is None:
+        raise ConfigError("healthcheck.http was not turned into a probe command")
     test = tuple(spec.test)
     if test[0] not in _HEALTH_FORMS:
         test = ("CMD", *test)

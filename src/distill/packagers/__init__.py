@@ -1,0 +1,111 @@
+"""Packagers: steps that turn an application (or an HTTP health check) into layers.
+
+A step has two parts. ``prepare`` runs once before packages are resolved and
+returns the configuration with what the application implies filled in (the
+base for ``base: auto``, Debian packages for its libraries, entrypoint,
+environment, a health-check command). ``layers`` runs per architecture and
+returns the step's layers, which go between the Debian packages and the
+user's ``files:``. Steps are chosen from the configuration by :func:`steps_for`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from distill.config import Config
+from distill.debian.sources import Source
+from distill.errors import ConfigError
+from distill.layers.store import LayerStore
+from distill.oci.model import Layer
+from distill.progress import SILENT, Progress
+
+
+@dataclass(frozen=True)
+class PrepareContext:
+    """What a step may use while preparing the configuration."""
+
+    archs: tuple[str, ...]
+    sources: tuple[Source, ...]
+    cache: Path
+    """distill's cache root (``fsutil.cache_root()``)."""
+    progress: Progress = SILENT
+
+
+@dataclass(frozen=True)
+class LayerContext:
+    """What a step may use while making one architecture's layers."""
+
+    arch: str
+    release: str
+    store: LayerStore
+    epoch: int
+    """SOURCE_DATE_EPOCH: the mtime of every entry."""
+    cache: Path
+    progress: Progress = SILENT
+
+
+@dataclass(frozen=True)
+class AppLayer:
+    """A layer a step made, with the history line that describes it."""
+
+    layer: Layer
+    created_by: str
+
+
+class Step(Protocol):
+    """One packaging step (see the module docstring)."""
+
+    def prepare(self, config: Config, *, context: PrepareContext) -> Config:
+        """Return ``config`` with what this step implies filled in."""
+
+    def layers(self, config: Config, *, context: LayerContext) -> list[AppLayer]:
+        """This step's layers for one architecture, in order."""
+
+
+_APP_STEPS = {
+    "binary": "distill.packagers.binary",
+    "python": "distill.packagers.python",
+    "node": "distill.packagers.node",
+    "java": "distill.packagers.java",
+}
+_PROBE_STEP = "distill.packagers.probe"
+
+
+def steps_for(config: Config) -> list[Step]:
+    """The steps ``config`` needs: its app's packager, then the HTTP health probe."""
+    modules = []
+    if config.app is not None:
+        modules.append(_APP_STEPS[config.app.type])
+    if config.healthcheck is not None and config.healthcheck.http is not None:
+        modules.append(_PROBE_STEP)
+    return [_load(name) for name in modules]
+
+
+def prepare(config: Config, *, context: PrepareContext) -> Config:
+    """Run every step's ``prepare`` in order."""
+    for step in steps_for(config):
+        config = step.prepare(config, context=context)
+    if config.base == "auto":
+        raise ConfigError("base: auto needs an app (app: {type: binary, path: ...})")
+    return config
+
+
+def app_layers(config: Config, *, context: LayerContext) -> Sequence[AppLayer]:
+    """Every step's layers for one architecture."""
+    return [layer for step in steps_for(config) for layer in step.layers(config, context=context)]
+
+
+def _load(module_name: str) -> Step:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            kind = module_name.rsplit(".", 1)[-1]
+            raise ConfigError(f"packaging {kind} apps is not available yet") from exc
+        raise
+    step: Step = module.STEP
+    return step
