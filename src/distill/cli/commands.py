@@ -12,8 +12,9 @@ from distill.build.pipeline import BuildResult
 from distill.build.pipeline import build as build_images
 from distill.build.pipeline import lock as write_lock
 from distill.cli.console import ResultRow, print_results, progress_reporter
-from distill.config import Config, load_config, parse_config
-from distill.flavors import parse_base
+from distill.config import ARCHS, Config, load_config, parse_config
+from distill.flavors import VARIANTS, flavor_names, parse_base
+from distill.flavors.model import RELEASES
 from distill.progress import Progress
 from distill.transports import write_artifact
 from distill.transports.reference import (
@@ -55,6 +56,27 @@ def base(
     result = _build_base(config, refs, tag=variant, quiet=quiet)
     if not quiet:
         _report(result)
+
+
+def base_all(
+    *, releases: Sequence[str] | None, archs: Sequence[str] | None, quiet: bool
+) -> None:
+    """``distill base --all``: every flavor and variant, written to ``oci:dist/FLAVOR-RELEASE``,
+    sharing the download and layer caches; one table at the end."""
+    rows: list[ResultRow] = []
+    for release in releases or RELEASES:
+        for name in (n for n in flavor_names() if n != "scratch"):
+            for variant in VARIANTS:
+                config = parse_config(
+                    {"name": name, "base": name, "variant": variant, "release": release,
+                     "archs": list(archs or ARCHS)},
+                    source="distill base --all", base_dir=Path.cwd(),
+                )
+                refs = [parse_reference(f"oci:dist/{name}-{release}:{variant}")]
+                result = _build_base(config, refs, tag=variant, quiet=quiet)
+                rows += _rows(result, name=f"{name}-{release}:{variant}")
+    if not quiet:
+        print_results(rows)
 
 
 def lock(*, config_file: Path, quiet: bool) -> None:
@@ -102,9 +124,12 @@ def _with_defaults(ref: Reference, result: BuildResult) -> Reference:
 
 
 def _report(result: BuildResult) -> None:
-    print_results([
-        ResultRow(name=f"{result.name}:{result.tag}", platform=str(image.platform),
-                  digest=image.digest, compressed=image.compressed_size,
-                  uncompressed=image.uncompressed_size)
+    print_results(_rows(result, name=f"{result.name}:{result.tag}"))
+
+
+def _rows(result: BuildResult, *, name: str) -> list[ResultRow]:
+    return [
+        ResultRow(name=name, platform=str(image.platform), digest=image.digest,
+                  compressed=image.compressed_size, uncompressed=image.uncompressed_size)
         for image in result.images
-    ])
+    ]

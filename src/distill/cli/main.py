@@ -64,20 +64,32 @@ def build(ctx: click.Context, config_file: Path, outputs: tuple[str, ...], archs
 
 
 @cli.command()
-@click.argument("flavor", metavar="FLAVOR[:VARIANT]")
-@click.option("--release", default="bookworm", show_default=True, help="bookworm or trixie.")
+@click.argument("flavor", metavar="FLAVOR[:VARIANT]", required=False)
+@click.option("--release", default=None,
+              help="bookworm or trixie (default: bookworm; with --all: both).")
 @click.option("--arch", "archs", metavar="LIST", help="Architectures, e.g. amd64,arm64.")
 @click.option("-o", "--output", "outputs", multiple=True, metavar="REF",
               help="Where to write the image; repeatable. Default: oci:dist/FLAVOR:VARIANT.")
+@click.option("--all", "build_all", is_flag=True,
+              help="Build every flavor x variant x release (amd64 and arm64 unless --arch).")
 @click.pass_context
-def base(ctx: click.Context, flavor: str, release: str, archs: str | None,
-         outputs: tuple[str, ...]) -> None:
-    """Build a distroless base image (static, ...) with a variant (latest, nonroot, ...)."""
+def base(ctx: click.Context, flavor: str | None, release: str | None, archs: str | None,
+         outputs: tuple[str, ...], build_all: bool) -> None:
+    """Build a distroless base image (static, ...) with a variant (latest, nonroot, ...),
+    or with --all every flavor and variant (narrowed by --release and --arch)."""
     from distill.cli import commands
 
+    if build_all:
+        if flavor is not None or outputs:
+            raise click.UsageError("--all takes no FLAVOR and no -o (it writes oci:dist/...)")
+        commands.base_all(releases=(release,) if release else None, archs=_split_archs(archs),
+                          quiet=ctx.obj["quiet"])
+        return
+    if flavor is None:
+        raise click.UsageError("give FLAVOR[:VARIANT], or --all")
     commands.base(
-        flavor=flavor, release=release, archs=_split_archs(archs), outputs=outputs,
-        quiet=ctx.obj["quiet"],
+        flavor=flavor, release=release or "bookworm", archs=_split_archs(archs),
+        outputs=outputs, quiet=ctx.obj["quiet"],
     )
 
 
