@@ -129,12 +129,19 @@ def _pick_index(
         entry = release.files.get(path)
         if entry is None:
             continue
-        base = f"{source.uri}/dists/{suite}"
-        url = (f"{base}/{folder}/by-hash/SHA256/{entry.sha256}" if release.acquire_by_hash
-               else f"{base}/{path}")
+        url = release_file_url(release, uri=source.uri, suite=suite, path=path)
         return _Index(suite=suite, component=component, uri=source.uri, path=path,
                       url=url, entry=entry)
     return None
+
+
+def release_file_url(release: Release, *, uri: str, suite: str, path: str) -> str:
+    """The URL of ``path`` (below ``dists/<suite>/``, listed in ``release``): by hash if offered."""
+    base = f"{uri}/dists/{suite}"
+    if not release.acquire_by_hash:
+        return f"{base}/{path}"
+    folder = path.rpartition("/")[0]
+    return f"{base}/{folder}/by-hash/SHA256/{release.files[path].sha256}"
 
 
 def _load_index(
