@@ -25,11 +25,16 @@ from distill.build.plan import (
 from distill.build.runtime import runtime_config
 from distill.config import ARCHS, Config
 from distill.debian.deb import read_deb
-from distill.debian.download import DownloadRequest, fetch_all
+from distill.debian.download import DownloadRequest, fetch_all, new_client
 from distill.debian.lock import Lock, LockedPackage, read_lock, write_lock
-from distill.debian.repository import deb_url, load_packages, source_uri_for_suite
+from distill.debian.repository import (
+    current_indexes,
+    deb_url,
+    load_records,
+    source_uri_for_suite,
+)
 from distill.debian.sources import Source, debian_sources_for, read_host_sources
-from distill.errors import ConfigError
+from distill.errors import ConfigError, DistillError
 from distill.flavors import (
     Flavor,
     build_flavor_tree,
@@ -95,15 +100,47 @@ def sources_for(config: Config) -> list[Source]:
 def resolve_plans(
     config: Config, archs: Sequence[str], *, sources: Sequence[Source], progress: Progress
 ) -> list[PackagePlan]:
-    """Resolve the configuration's packages for each architecture from the repositories."""
+    """Resolve the configuration's packages for each architecture from the repositories.
+
+    The InRelease files are always fetched and verified afresh; a resolution
+    is reused when the Packages indexes they name and the requested packages
+    are the ones it was made from.
+    """
     chain = image_chain(config.base, config.variant)
     cache = cache_root() / "debian"
     plans = []
-    for arch in archs:
-        records = load_packages(sources, arch=arch, cache=cache, progress=progress)
-        plans.append(plan_from_index(records, arch=arch, release=config.release, chain=chain,
-                                     extra=config.packages))
+    with new_client() as http:
+        for arch in archs:
+            indexes = current_indexes(sources, arch=arch, cache=cache, client=http)
+            key = cache_key(kind="plan", arch=arch, packages=config.package_checksum(),
+                            indexes=sorted(index.entry.sha256 for index in indexes))
+            plan = _cached_plan(key, arch=arch, chain=chain)
+            if plan is None:
+                records = load_records(indexes, cache=cache, progress=progress, client=http)
+                plan = plan_from_index(records, arch=arch, release=config.release,
+                                       chain=chain, extra=config.packages)
+                _store_plan(key, plan, release=config.release)
+            plans.append(plan)
     return plans
+
+
+def _plan_path(key: str) -> Path:
+    return cache_root() / "plans" / f"{key}.json"
+
+
+def _cached_plan(key: str, *, arch: str, chain: Sequence[Flavor]) -> PackagePlan | None:
+    path = _plan_path(key)
+    if not path.is_file():
+        return None
+    try:
+        return plan_from_lock(read_lock(path), arch=arch, layers=[f.name for f in chain])
+    except DistillError:
+        return None  # a damaged entry is resolved again and rewritten
+
+
+def _store_plan(key: str, plan: PackagePlan, *, release: str) -> None:
+    write_lock(_plan_path(key), Lock(config_checksum=f"sha256:{key}", release=release,
+                                     packages={plan.arch: plan.all_packages()}))
 
 
 def lock(config: Config, *, lock_path: Path, progress: Progress = SILENT) -> Lock:

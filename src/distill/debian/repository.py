@@ -38,7 +38,7 @@ _STORED = (
 
 
 @dataclass(frozen=True)
-class _Index:
+class IndexRef:
     """One Packages index a Release vouches for."""
 
     suite: str
@@ -61,15 +61,51 @@ def load_packages(
     """Every package record for ``arch`` (and ``all``) from every suite of ``sources``."""
     http = client if client is not None else new_client()
     try:
+        indexes = current_indexes(sources, arch=arch, cache=cache, client=http)
+        return load_records(indexes, cache=cache, progress=progress, client=http)
+    finally:
+        if client is None:
+            http.close()
+
+
+def current_indexes(
+    sources: Sequence[Source], *, arch: str, cache: Path, client: httpx.Client | None = None
+) -> list[IndexRef]:
+    """The Packages indexes the sources' freshly verified InRelease files name for ``arch``.
+
+    Their SHA-256s identify the repository state, so callers can key caches
+    of anything derived from the records on them.
+    """
+    http = client if client is not None else new_client()
+    try:
         pairs = [(source, suite) for source in sources for suite in source.suites]
         # InRelease fetches and gpgv runs wait on the network and a subprocess: overlap them.
         with ThreadPoolExecutor(max_workers=max(1, len(pairs))) as pool:
             releases = list(pool.map(
                 lambda pair: fetch_release(http, pair[0], pair[1], cache=cache), pairs))
+        return [
+            index
+            for (source, suite), release in zip(pairs, releases, strict=True)
+            for index in _indexes(release, source=source, suite=suite, arch=arch)
+        ]
+    finally:
+        if client is None:
+            http.close()
+
+
+def load_records(
+    indexes: Sequence[IndexRef],
+    *,
+    cache: Path,
+    progress: Progress = SILENT,
+    client: httpx.Client | None = None,
+) -> list[PackageRecord]:
+    """The records of ``indexes``, from the parsed cache or downloaded and verified."""
+    http = client if client is not None else new_client()
+    try:
         records: list[PackageRecord] = []
-        for (source, suite), release in zip(pairs, releases, strict=True):
-            for index in _indexes(release, source=source, suite=suite, arch=arch):
-                records += _load_index(http, index, cache=cache, progress=progress)
+        for index in indexes:
+            records += _load_index(http, index, cache=cache, progress=progress)
         return records
     finally:
         if client is None:
@@ -95,7 +131,7 @@ def fetch_release(client: httpx.Client, source: Source, suite: str, *, cache: Pa
     return release
 
 
-def _indexes(release: Release, *, source: Source, suite: str, arch: str) -> list[_Index]:
+def _indexes(release: Release, *, source: Source, suite: str, arch: str) -> list[IndexRef]:
     """The Packages indexes to read for ``arch``, one per component (plus binary-all if needed)."""
     if arch not in release.architectures:
         raise ConfigError(
@@ -122,7 +158,7 @@ def _indexes(release: Release, *, source: Source, suite: str, arch: str) -> list
 
 def _pick_index(
     release: Release, *, source: Source, suite: str, component: str, arch: str
-) -> _Index | None:
+) -> IndexRef | None:
     folder = f"{component}/binary-{arch}"
     for name in _INDEX_NAMES:
         path = f"{folder}/{name}"
@@ -130,7 +166,7 @@ def _pick_index(
         if entry is None:
             continue
         url = release_file_url(release, uri=source.uri, suite=suite, path=path)
-        return _Index(suite=suite, component=component, uri=source.uri, path=path,
+        return IndexRef(suite=suite, component=component, uri=source.uri, path=path,
                       url=url, entry=entry)
     return None
 
@@ -145,7 +181,7 @@ def release_file_url(release: Release, *, uri: str, suite: str, path: str) -> st
 
 
 def _load_index(
-    client: httpx.Client, index: _Index, *, cache: Path, progress: Progress
+    client: httpx.Client, index: IndexRef, *, cache: Path, progress: Progress
 ) -> list[PackageRecord]:
     parsed = cache / "parsed" / f"{index.entry.sha256}.{_PARSED_FORMAT}"
     if parsed.is_file():
@@ -166,7 +202,7 @@ def _load_index(
     return records
 
 
-def _read_parsed(path: Path, *, index: _Index) -> list[PackageRecord] | None:
+def _read_parsed(path: Path, *, index: IndexRef) -> list[PackageRecord] | None:
     """The records of a parsed index, or None when the file is unreadable (it is rebuilt)."""
     # The cyclic garbage collector would otherwise run hundreds of times while
     # some 60,000 small objects are made, and it holds nothing to collect here.
@@ -185,7 +221,7 @@ def _read_parsed(path: Path, *, index: _Index) -> list[PackageRecord] | None:
             gc.enable()
 
 
-def _records(rows: list[dict[str, object]], *, index: _Index) -> list[PackageRecord]:
+def _records(rows: list[dict[str, object]], *, index: IndexRef) -> list[PackageRecord]:
     # Setting __dict__ directly is about three times faster than the frozen
     # dataclass __init__ for the 60,000 records of Debian main; the values were
     # taken from PackageRecord objects when the cache was written.
