@@ -8,6 +8,7 @@ errors exit 2; ``--debug`` shows tracebacks.
 from __future__ import annotations
 
 import errno
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -33,7 +34,31 @@ def _split_archs(value: str | None) -> tuple[str, ...] | None:
     return archs
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A group whose larger commands are imported only when they are run.
+
+    Start-up time is part of every build, so ``distill build`` must not pay
+    for importing the registry client or the packagers.
+    """
+
+    lazy: dict[str, str] = {
+        "copy": "distill.cli.registry_commands:copy",
+        "login": "distill.cli.registry_commands:login",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attribute = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="distill")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no result table.")
@@ -112,16 +137,6 @@ def schema() -> None:
     from distill.config import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
-
-
-def _add_registry_commands() -> None:
-    from distill.cli.registry_commands import copy, login
-
-    cli.add_command(copy)
-    cli.add_command(login)
-
-
-_add_registry_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
