@@ -44,6 +44,7 @@ class _LazyGroup(click.Group):
     lazy: dict[str, str] = {
         "copy": "distill.cli.registry_commands:copy",
         "login": "distill.cli.registry_commands:login",
+        "binary": "distill.cli.binary_command:binary",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
