@@ -47,7 +47,7 @@ def leftovers(folder: Path) -> list[Path]:
     ("args", "complaint"),
     [
         (["build", "--bogus"], "No such option '--bogus'"),
-        (["base"], "Missing argument 'FLAVOR[:VARIANT]'"),
+        (["base"], "give FLAVOR[:VARIANT], or --all"),
         (["build", "-o"], "Option '-o' requires an argument"),
         (["frobnicate"], "No such command 'frobnicate'"),
         (["build", "--arch", ","], "give at least one architecture"),

@@ -3,51 +3,12 @@
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-
-from distill.progress import SILENT, Task
+from distill.progress import SILENT
 from distill.progress import Progress as ProgressProtocol
-
-
-class _BarTask:
-    def __init__(self, bars: Progress, task_id: TaskID, lock: threading.Lock) -> None:
-        self._bars = bars
-        self._id = task_id
-        self._lock = lock
-
-    def advance(self, amount: int) -> None:
-        with self._lock:
-            self._bars.advance(self._id, amount)
-
-    def finish(self) -> None:
-        with self._lock:
-            total = self._bars.tasks[self._bars.task_ids.index(self._id)].total
-            self._bars.update(self._id, completed=total or 1, total=total or 1)
-
-
-class _BarProgress:
-    def __init__(self, bars: Progress) -> None:
-        self._bars = bars
-        self._lock = threading.Lock()
-
-    def task(self, description: str, total: int | None = None) -> Task:
-        with self._lock:
-            task_id = self._bars.add_task(description, total=total)
-        return _BarTask(self._bars, task_id, self._lock)
 
 
 @contextmanager
@@ -56,16 +17,10 @@ def progress_reporter(enabled: bool) -> Iterator[ProgressProtocol]:
     if not enabled or not sys.stderr.isatty():
         yield SILENT
         return
-    bars = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    with bars:
-        yield _BarProgress(bars)
+    from distill.cli.progress_bars import progress_bars  # rich only costs on a terminal
+
+    with progress_bars() as progress:
+        yield progress
 
 
 @dataclass(frozen=True)
@@ -90,15 +45,20 @@ def human_size(size: int) -> str:
 
 
 def print_results(rows: Sequence[ResultRow]) -> None:
-    """The table of built images on stdout (aligned plain text when piped)."""
-    table = Table(box=None, pad_edge=False)
-    for column in ("IMAGE", "PLATFORM", "DIGEST"):
-        table.add_column(column, no_wrap=True)
-    for column in ("COMPRESSED", "UNCOMPRESSED"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for row in rows:
-        table.add_row(
-            row.name, row.platform, row.digest, human_size(row.compressed),
-            human_size(row.uncompressed),
-        )
-    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    """The table of built images on stdout: rich on a terminal, aligned text otherwise."""
+    header = ("IMAGE", "PLATFORM", "DIGEST", "COMPRESSED", "UNCOMPRESSED")
+    cells = [
+        (row.name, row.platform, row.digest, human_size(row.compressed),
+         human_size(row.uncompressed))
+        for row in rows
+    ]
+    if sys.stdout.isatty():
+        from distill.cli.progress_bars import print_table
+
+        print_table(header, cells, right_aligned=(3, 4))
+        return
+    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
+    for line in [header, *cells]:
+        left = [cell.ljust(width) for cell, width in zip(line[:3], widths, strict=False)]
+        right = [cell.rjust(width) for cell, width in zip(line[3:], widths[3:], strict=False)]
+        sys.stdout.write("  ".join(left + right).rstrip() + "\n")

@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -41,7 +42,7 @@ class _LazyGroup(click.Group):
     for importing the registry client or the packagers.
     """
 
-    lazy: dict[str, str] = {
+    lazy: ClassVar[dict[str, str]] = {
         "copy": "distill.cli.registry_commands:copy",
         "login": "distill.cli.registry_commands:login",
         "binary": "distill.cli.binary_command:binary",
