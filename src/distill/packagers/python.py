@@ -1,0 +1,140 @@
+"""Python projects (``app: {type: python, path: .}``) on the python3 flavor.
+
+Two layers per architecture, so a code change rebuilds one small layer:
+
+1. the third-party wheels pip resolved for the image's Python and platform
+   (keyed by the wheels' SHA-256), installed into
+   ``/usr/local/lib/python3.X/dist-packages`` (see python_install for why there);
+2. the project itself under ``app.dst`` (keyed by its files' content).
+
+Both get unchecked-hash pycs when the host has an interpreter of the image's
+version (see python_bytecode); the layer's history says when they are skipped.
+The entrypoint is ``app.script`` (a console script, or a ``.py`` file of the
+project), ``python3 -m app.module``, or the project's only console script.
+"""
+
+from __future__ import annotations
+
+from distill.build.fingerprint import cache_key
+from distill.config import App, Config
+from distill.errors import ConfigError
+from distill.flavors.catalog import PYTHON_VERSIONS
+from distill.packagers import AppLayer, LayerContext, PrepareContext
+from distill.packagers.python_bytecode import Interpreter, add_bytecode, interpreter_for
+from distill.packagers.python_install import PREFIX, install_wheel, site_dir
+from distill.packagers.python_project import Project, read_project
+from distill.packagers.python_source import add_project_metadata, project_files
+from distill.packagers.python_wheels import Target, Wheel, resolve_wheels
+from distill.rootfs.tree import FileTree
+
+PYTHON = "/usr/bin/python3"
+
+
+class PythonStep:
+    """The packaging step of Python projects."""
+
+    def prepare(self, config: Config, *, context: PrepareContext) -> Config:
+        """Check the base and fill in the entrypoint, working folder and environment."""
+        app = _app(config)
+        if config.base != "python3":
+            raise ConfigError(f"app type python runs on base python3, not {config.base!r}")
+        project = read_project(app.path)
+        update: dict[str, object] = {"env": {"PYTHONUNBUFFERED": "1", **config.env}}
+        if config.entrypoint is None:
+            update["entrypoint"] = entrypoint(project, script=app.script, module=app.module,
+                                              dst=app.dst)
+        if config.workdir is None:
+            update["workdir"] = app.dst
+        return config.model_copy(update=update)
+
+    def layers(self, config: Config, *, context: LayerContext) -> list[AppLayer]:
+        """The dependency layer (when there are dependencies) and the project layer."""
+        app = _app(config)
+        python = PYTHON_VERSIONS[context.release]
+        project = read_project(app.path)
+        task = context.progress.task(f"resolving Python wheels ({context.arch})")
+        wheels = resolve_wheels(project, Target(python=python, arch=context.arch,
+                                                release=context.release), cache=context.cache)
+        task.finish()
+        interpreter = interpreter_for(python)
+        layers = []
+        if wheels:
+            layers.append(_dependency_layer(wheels, python, interpreter, context))
+        layers.append(_project_layer(project, app.dst, python, interpreter, context))
+        return layers
+
+
+def entrypoint(project: Project, *, script: str | None, module: str | None,
+               dst: str) -> list[str]:
+    """The command that runs the project (see the module docstring)."""
+    if script is not None and module is not None:
+        raise ConfigError("app: give script or module, not both")
+    if module is not None:
+        return [PYTHON, "-m", module]
+    names = [name for name, _ in project.scripts]
+    if script is not None:
+        if script in names:
+            return [f"{PREFIX}/bin/{script}"]
+        if script.endswith(".py") and (project.root / script).is_file():
+            return [PYTHON, f"{dst.rstrip('/')}/{script}"]
+        raise ConfigError(f"app.script: {script!r} is neither a console script of "
+                          f"{project.name} ({', '.join(names) or 'none'}) nor a .py file in "
+                          f"{project.root}")
+    if len(names) == 1:
+        return [f"{PREFIX}/bin/{names[0]}"]
+    raise ConfigError(f"app: {project.name} defines {len(names)} console scripts "
+                      f"({', '.join(names) or 'none'}); set app.script or app.module")
+
+
+def _app(config: Config) -> App:
+    if config.app is None or config.app.type != "python":
+        raise ConfigError("the python packager needs app: {type: python, path: ...}")
+    return config.app
+
+
+def _bytecode_note(python: str, interpreter: Interpreter | None) -> str:
+    if interpreter is None:
+        return f"no bytecode: the build host has no Python {python}"
+    return f"bytecode by Python {interpreter.version.split()[0]}"
+
+
+def _dependency_layer(wheels: list[Wheel], python: str, interpreter: Interpreter | None,
+                      context: LayerContext) -> AppLayer:
+    site = site_dir(python)
+
+    def make_tree() -> FileTree:
+        tree = FileTree()
+        for wheel in sorted(wheels, key=lambda w: w.path.name):
+            install_wheel(tree, wheel.path, python=python)
+        if interpreter is not None:
+            add_bytecode(tree, interpreter=interpreter, python=python, under=site)
+        return tree
+
+    key = cache_key(kind="python-deps", wheels=sorted(w.sha256 for w in wheels), python=python,
+                    compiler=interpreter.version if interpreter else None, mtime=context.epoch)
+    layer = context.store.build(key, make_tree, mtime=context.epoch, progress=context.progress)
+    names = ", ".join(w.path.name.split("-", 2)[0] + " " + w.path.name.split("-", 2)[1]
+                      for w in sorted(wheels, key=lambda w: w.path.name.lower()))
+    return AppLayer(layer=layer, created_by=f"distill python dependencies "
+                                            f"({_bytecode_note(python, interpreter)}): {names}")
+
+
+def _project_layer(project: Project, dst: str, python: str, interpreter: Interpreter | None,
+                   context: LayerContext) -> AppLayer:
+    tree = project_files(project, dst=dst)
+    add_project_metadata(tree, project, dst=dst, python=python)
+    key = cache_key(kind="python-app", tree=tree.digest(), python=python,
+                    compiler=interpreter.version if interpreter else None, mtime=context.epoch)
+
+    def make_tree() -> FileTree:
+        if interpreter is not None:
+            add_bytecode(tree, interpreter=interpreter, python=python, under=dst)
+        return tree
+
+    layer = context.store.build(key, make_tree, mtime=context.epoch, progress=context.progress)
+    return AppLayer(layer=layer, created_by=f"distill python project {project.name} "
+                                            f"{project.version} in {dst} "
+                                            f"({_bytecode_note(python, interpreter)})")
+
+
+STEP = PythonStep()
