@@ -53,7 +53,7 @@ def write(image: Image, *, name: str, tag: str, progress: Progress = SILENT) -> 
     """Load ``image`` into the engine as ``name:tag``; return its image ID (the config digest)."""
     with _client() as client:
         _ping(client)
-        present = present_layers(client, image)
+        present = present_layers(client, image, hint=f"{name}:{tag}")
         try:
             _load(client, image, names=[f"{name}:{tag}"], omit=present, progress=progress)
         except TransportError:
@@ -63,16 +63,37 @@ def write(image: Image, *, name: str, tag: str, progress: Progress = SILENT) -> 
         return _image_id(client, f"{name}:{tag}", expected=image.config_descriptor().digest)
 
 
-def present_layers(client: httpx.Client, image: Image) -> int:
-    """How many leading layers of ``image`` the engine already has (as one chain)."""
+def present_layers(client: httpx.Client, image: Image, *, hint: str | None = None) -> int:
+    """How many leading layers of ``image`` the engine already has (as one chain).
+
+    The image at ``hint`` (the tag being replaced, on a rebuild) is asked
+    first: when it has every layer but the last, no other image can have more
+    and the engine's other images are not inspected one by one.
+    """
     wanted = [layer.diff_id for layer in image.layers]
-    best = 0
+    best = _layers_of(client, hint, wanted) if hint else 0
+    if best and best >= len(wanted) - 1:
+        return best
     for summary in _get_json(client, "/images/json"):
         if best == len(wanted):
             break
-        rootfs = _get_json(client, f"/images/{summary['Id']}/json").get("RootFS") or {}
-        best = max(best, _common_prefix(wanted, rootfs.get("Layers") or []))
+        best = max(best, _layers_of(client, summary["Id"], wanted))
     return best
+
+
+def _layers_of(client: httpx.Client, reference: str, wanted: list[str]) -> int:
+    """Leading layers of ``wanted`` the image at ``reference`` has; 0 if there is none."""
+    response = client.get(f"/images/{reference}/json")
+    if response.status_code == 404:
+        return 0
+    try:
+        response.raise_for_status()
+        rootfs = response.json().get("RootFS") or {}
+    except (httpx.HTTPError, ValueError) as exc:
+        raise TransportError(
+            f"Docker engine at {socket_path()}: cannot inspect {reference}: {exc}"
+        ) from exc
+    return _common_prefix(wanted, rootfs.get("Layers") or [])
 
 
 def open_client() -> httpx.Client:
