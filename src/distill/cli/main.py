@@ -46,6 +46,7 @@ class _LazyGroup(click.Group):
         "copy": "distill.cli.registry_commands:copy",
         "login": "distill.cli.registry_commands:login",
         "binary": "distill.cli.binary_command:binary",
+        "python": "distill.cli.python_command:python",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
