@@ -25,6 +25,9 @@ outputs=(-o oci:dist/hello:1.0 -o docker-archive:dist/hello.tar:hello:1.0)
 if [ "$engine" = yes ]; then outputs+=(-o docker-daemon:hello:1.0); fi
 distill build -f "$example/distill.yaml" "${outputs[@]}"
 
+echo "== distill base --all --release bookworm --arch amd64 (every flavor and variant)"
+distill base --all --release bookworm --arch amd64
+
 if [ "$engine" = no ]; then
   echo "== no Docker engine answers: images are in ./dist (start one to run them)"
   exit 0
