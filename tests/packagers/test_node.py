@@ -105,7 +105,8 @@ def serve() -> Iterator[Callable[[list[str], Path], int]]:
         processes.append(process)
         for _ in range(300):
             if process.poll() is not None:
-                pytest.fail(f"{command} exited: {process.stdout.read() if process.stdout else ''!r}")
+                output = process.stdout.read() if process.stdout else b""
+                pytest.fail(f"{command} exited: {output!r}")
             try:
                 httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
                 return port
