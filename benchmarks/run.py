@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+import binary_size
 import engine
 import foundation
 import registry
@@ -40,7 +41,8 @@ class Module(Protocol):
         """Run the module's measurements."""
 
 
-MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry}
+MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
+                               binary_size.NAME: binary_size}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 
