@@ -25,6 +25,7 @@ from typing import Protocol
 import binary_size
 import engine
 import foundation
+import python_app
 import registry
 import report
 from common import REPO, BenchError, Context, Section
@@ -42,7 +43,7 @@ class Module(Protocol):
 
 
 MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
-                               binary_size.NAME: binary_size}
+                               binary_size.NAME: binary_size, python_app.NAME: python_app}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 
