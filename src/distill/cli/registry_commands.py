@@ -13,7 +13,7 @@ from distill.errors import ConfigError
 from distill.oci.model import Artifact
 from distill.progress import Progress
 from distill.transports import read_artifact, write_artifact
-from distill.transports.reference import DOCKER, Reference, parse_reference
+from distill.transports.reference import DOCKER, OCI, OCI_ARCHIVE, Reference, parse_reference
 from distill.transports.registry import (
     Credentials,
     RegistryClient,
@@ -49,19 +49,25 @@ def copy(ctx: click.Context, source: str, destination: str, ca_file: Path | None
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     with tempfile.TemporaryDirectory(prefix="distill-copy-") as work, \
             progress_reporter(not quiet) as progress:
-        artifact = _read(src, Path(work), options=options, progress=progress)
+        artifact = _read(src, Path(work), options=options, progress=progress,
+                         full=dst.transport not in _DIGEST_ONLY_SINKS)
         _write(artifact, dst, options=options, progress=progress)
     if not quiet:
         click.echo(f"copied {src} to {dst} ({artifact.digest})")
 
 
-def _read(ref: Reference, work: Path, *, options: RegistryOptions,
-          progress: Progress) -> Artifact:
+# Sinks that name layers by compressed digest only: a copy to them checks the
+# compressed digests and does not unpack layers (the docker formats need the tar sizes).
+_DIGEST_ONLY_SINKS = frozenset({DOCKER, OCI, OCI_ARCHIVE})
+
+
+def _read(ref: Reference, work: Path, *, options: RegistryOptions, progress: Progress,
+          full: bool) -> Artifact:
     if ref.transport != DOCKER:
-        return read_artifact(ref, work)
+        return read_artifact(ref, work, check_diff_ids=full)
     host, repository = split_name(ref.name or "")
     return pull(host=host, repository=repository, tag=ref.tag or "latest", work_dir=work,
-                options=options, progress=progress)
+                options=options, progress=progress, check_diff_ids=full)
 
 
 def _write(artifact: Artifact, ref: Reference, *, options: RegistryOptions,

@@ -2,7 +2,9 @@
 
 ``write_artifact`` and ``read_artifact`` dispatch on the reference's transport;
 the modules (``oci_layout``, ``oci_archive``, ``docker_archive``,
-``docker_daemon``) hold the formats.
+``docker_daemon``, ``registry``) hold the formats. The registry client is
+imported only when a ``docker://`` reference is used, so builds that write
+elsewhere do not pay for it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from distill.errors import TransportError
 from distill.oci.model import Artifact, Image
 from distill.progress import SILENT, Progress
-from distill.transports import docker_archive, docker_daemon, oci_archive, oci_layout, registry
+from distill.transports import docker_archive, docker_daemon, oci_archive, oci_layout
 from distill.transports.reference import (
     DOCKER,
     DOCKER_ARCHIVE,
@@ -79,6 +81,8 @@ def write_artifact(artifact: Artifact, ref: Reference, *, progress: Progress = S
         name, tag = ref.name or "", ref.tag or "latest"
         docker_daemon.write(pick_image(artifact), name=name, tag=tag, progress=progress)
     elif ref.transport == DOCKER:
+        from distill.transports import registry
+
         host, repository = registry.split_name(ref.name or "")
         registry.push(artifact, host=host, repository=repository, tag=ref.tag or "latest",
                       progress=progress)
@@ -86,19 +90,27 @@ def write_artifact(artifact: Artifact, ref: Reference, *, progress: Progress = S
         raise TransportError(f"cannot write {ref}: unknown transport {ref.transport!r}")
 
 
-def read_artifact(ref: Reference, work_dir: Path) -> Artifact:
-    """Read the image or index at ``ref``; unpacked archives go into ``work_dir``."""
+def read_artifact(ref: Reference, work_dir: Path, *, check_diff_ids: bool = True) -> Artifact:
+    """Read the image or index at ``ref``; unpacked archives go into ``work_dir``.
+
+    Every blob is checked against its digest. ``check_diff_ids`` also unpacks
+    each layer of an OCI layout or a registry image to check it against the
+    config's diff_ids (what ``validate`` wants); a copy, like skopeo's, can
+    leave it off since the compressed digests already pin the content.
+    """
     if ref.transport == OCI:
-        return oci_layout.read(_path(ref), tag=ref.tag)
+        return oci_layout.read(_path(ref), tag=ref.tag, check_diff_ids=check_diff_ids)
     if ref.transport == OCI_ARCHIVE:
         return oci_archive.read(_path(ref), tag=ref.tag, work_dir=work_dir)
     if ref.transport == DOCKER_ARCHIVE:
         name = f"{ref.name}:{ref.tag}" if ref.name else None
         return docker_archive.read(_path(ref), work_dir, name=name)
     if ref.transport == DOCKER:
+        from distill.transports import registry
+
         host, repository = registry.split_name(ref.name or "")
         return registry.pull(host=host, repository=repository, tag=ref.tag or "latest",
-                             work_dir=work_dir)
+                             work_dir=work_dir, check_diff_ids=check_diff_ids)
     raise TransportError(f"cannot read {ref}: reading from {ref.transport} is not supported")
 
 

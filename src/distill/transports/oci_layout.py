@@ -61,20 +61,24 @@ def write(artifact: Artifact, path: Path, *, tag: str | None) -> None:
         raise TransportError(f"cannot write OCI layout {path}: {exc}") from exc
 
 
-def read(path: Path, *, tag: str | None) -> Artifact:
+def read(path: Path, *, tag: str | None, check_diff_ids: bool = True) -> Artifact:
     """Read the image or index tagged ``tag`` (or the only entry) from the layout at ``path``.
 
     Manifests, configs and layer blobs are checked against their digests; the
-    returned layers point into the layout's ``blobs`` folder.
+    returned layers point into the layout's ``blobs`` folder. With
+    ``check_diff_ids`` each layer is also unpacked to check its diff_id and
+    measure its tar; without it (a copy to a registry or a layout, as skopeo
+    does) only the compressed digest is checked, which already pins the bytes,
+    and ``uncompressed_size`` is the gzip trailer's size (0 when unknown).
     """
     if not _is_layout(path):
         raise TransportError(f"{path} is not an OCI image layout (no {LAYOUT_FILE} file)")
     entry = _select(_read_index_json(path).get("manifests", []), path=path, tag=tag)
     descriptor = _descriptor(entry, where=f"{path}/index.json")
     if descriptor.media_type in media_types.INDEXES:
-        return _read_index(path, descriptor)
+        return _read_index(path, descriptor, full=check_diff_ids)
     if descriptor.media_type in media_types.MANIFESTS:
-        return _read_image(path, descriptor)
+        return _read_image(path, descriptor, full=check_diff_ids)
     raise FormatError(f"{path}/index.json: unsupported media type {descriptor.media_type!r}")
 
 
@@ -249,16 +253,16 @@ def _read_json_blob(root: Path, descriptor: Descriptor) -> dict[str, Any]:
     return doc
 
 
-def _read_index(root: Path, descriptor: Descriptor) -> ImageIndex:
+def _read_index(root: Path, descriptor: Descriptor, *, full: bool) -> ImageIndex:
     doc = _read_json_blob(root, descriptor)
     images = tuple(
-        _read_image(root, _descriptor(entry, where=descriptor.digest))
+        _read_image(root, _descriptor(entry, where=descriptor.digest), full=full)
         for entry in doc.get("manifests", [])
     )
     return ImageIndex(images=images, annotations=dict(doc.get("annotations") or {}))
 
 
-def _read_image(root: Path, descriptor: Descriptor) -> Image:
+def _read_image(root: Path, descriptor: Descriptor, *, full: bool) -> Image:
     where = f"manifest {descriptor.digest} in {root}"
     manifest = _read_json_blob(root, descriptor)
     config_bytes = _read_blob(root, _descriptor(manifest.get("config") or {}, where=where))
@@ -267,8 +271,9 @@ def _read_image(root: Path, descriptor: Descriptor) -> Image:
     layer_docs = list(manifest.get("layers") or [])
     if len(diff_ids) != len(layer_docs):
         raise FormatError(f"{where}: {len(layer_docs)} layers but {len(diff_ids)} diff_ids")
+    read_layer = _read_layer if full else _read_layer_digest
     layers = tuple(
-        _read_layer(root, _descriptor(doc, where=where), diff_id)
+        read_layer(root, _descriptor(doc, where=where), diff_id)
         for doc, diff_id in zip(layer_docs, diff_ids, strict=True)
     )
     platform = descriptor.platform or _platform(config)
@@ -303,6 +308,32 @@ def _read_layer(root: Path, descriptor: Descriptor, diff_id: str) -> Layer:
         path=blob,
         media_type=descriptor.media_type,
     )
+
+
+def _read_layer_digest(root: Path, descriptor: Descriptor, diff_id: str) -> Layer:
+    """The layer, checked by its compressed digest and size only."""
+    blob = _blob_path(root, descriptor)
+    try:
+        size = blob.stat().st_size
+    except OSError as exc:
+        raise FormatError(f"cannot read layer blob {blob}: {exc}") from exc
+    if size != descriptor.size or _file_digest(blob) != descriptor.digest:
+        raise IntegrityError(f"layer blob {blob} does not match its descriptor "
+                             f"{descriptor.digest}")
+    return Layer(digest=descriptor.digest, size=size, diff_id=diff_id,
+                 uncompressed_size=_size_hint(blob, descriptor.media_type, size),
+                 path=blob, media_type=descriptor.media_type)
+
+
+def _size_hint(blob: Path, media_type: str, size: int) -> int:
+    """The tar's size as the blob declares it, without unpacking (0 when it does not)."""
+    if media_type == media_types.OCI_LAYER:
+        return size
+    if media_type not in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP) or size < 4:
+        return 0
+    with blob.open("rb") as handle:
+        handle.seek(size - 4)
+        return int.from_bytes(handle.read(4), "little")  # gzip ISIZE: the tar size mod 2**32
 
 
 def _file_digest(path: Path) -> str | None:

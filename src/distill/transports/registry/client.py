@@ -26,6 +26,7 @@ from distill.fsutil import atomic_writer
 from distill.oci import media_types
 from distill.oci.digest import sha256_digest
 from distill.progress import Task
+from distill.transports.registry import known
 from distill.transports.registry.auth import Credentials, load_credentials, parse_challenge
 from distill.transports.registry.options import RegistryOptions
 
@@ -92,7 +93,8 @@ class RegistryClient:
         self.host = host
         self.options = options or RegistryOptions.from_environment()
         self._credentials = credentials if credentials is not None else load_credentials(host)
-        self._scheme: str | None = None if self.options.allows_plain_http(host) else "https"
+        self._scheme, self._may_switch = _first_scheme(host, self.options)
+        self._remembered = self._scheme if self._may_switch else None
         self._lock = threading.Lock()
         self._basic: str | None = None
         self._tokens: dict[str, str] = {}
@@ -307,10 +309,9 @@ class RegistryClient:
                 response = self._http.send(request, stream=True)
             except (httpx.TimeoutException, httpx.NetworkError,
                     httpx.RemoteProtocolError) as exc:
-                self._maybe_plain_http(exc)
+                self._maybe_switch_scheme(exc)
                 raise _Retry(f"{type(exc).__name__}: {exc or 'connection closed'}") from exc
-            if self._scheme is None:
-                self._scheme = "https"
+            self._scheme_worked(response)
             if response.status_code != 401 or not self._answer_challenge(response, scopes):
                 return response
             response.close()
@@ -327,16 +328,40 @@ class RegistryClient:
             raise TransportError(f"{self.host} started an upload without a Location header")
         return str(response.url.join(location))
 
-    def _maybe_plain_http(self, exc: Exception) -> None:
+    def _maybe_switch_scheme(self, exc: Exception) -> None:
+        """Move to the other scheme when the first guess for a plain-HTTP-allowed host failed."""
         if _certificate_failure(exc):
             ca_hint = f"{self.options.certs_dir}/{self.host}/ca.crt"
             raise TransportError(
                 f"TLS verification of {self.host} failed; trust its CA with --ca-file, "
                 f"DISTILL_REGISTRY_CA or {ca_hint}"
             ) from exc
-        if self._scheme is None and isinstance(exc, httpx.ConnectError) and _tls_failure(exc):
-            self._scheme = "http"
+        if not self._may_switch:
+            return
+        if self._scheme != "http" and isinstance(exc, httpx.ConnectError) and _tls_failure(exc):
+            self._switch("http")
             raise _Retry("the registry speaks plain HTTP", delay=0) from exc
+        if self._scheme == "http" and isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+            self._switch("https")
+            raise _Retry("the registry speaks HTTPS", delay=0) from exc
+
+    def _switch(self, scheme: str) -> None:
+        with self._lock:
+            self._scheme, self._may_switch = scheme, False
+
+    def _scheme_worked(self, response: httpx.Response) -> None:
+        """Settle the scheme after an answer (a TLS server's 400 to plain HTTP switches)."""
+        if self._scheme is None:
+            self._scheme = "https"
+        if self._scheme == "http" and self._may_switch and response.status_code == 400:
+            response.read()
+            if b"HTTPS" in response.content:
+                response.close()
+                self._switch("https")
+                raise _Retry("the registry speaks HTTPS", delay=0)
+        if self._remembered != self._scheme and self.options.allows_plain_http(self.host):
+            self._remembered = self._scheme
+            known.remember_scheme(self.host, self._scheme)
 
     def _auth_header(self, scopes: Sequence[str]) -> dict[str, str]:
         with self._lock:
@@ -469,6 +494,21 @@ def _error_text(response: httpx.Response) -> str:
 
 def _scopes(repo: str, actions: str) -> tuple[str, ...]:
     return (f"repository:{repo}:{actions}",)
+
+
+def _first_scheme(host: str, options: RegistryOptions) -> tuple[str | None, bool]:
+    """The scheme to try first and whether a failure may switch to the other.
+
+    HTTPS only for ordinary hosts. For loopback and insecure-marked hosts: the
+    scheme that worked last time, else HTTP when the user marked the host
+    insecure, else HTTPS (None) with plain HTTP after a TLS failure.
+    """
+    if not options.allows_plain_http(host):
+        return "https", False
+    last = known.last_scheme(host)
+    if last is not None:
+        return last, True
+    return ("http" if host in options.insecure_hosts else None), True
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

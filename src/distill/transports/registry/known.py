@@ -1,6 +1,7 @@
 """What distill knows each registry holds: blob digest -> repositories.
 
-Recorded after every push (and pull) under ``<cache>/registry/<host>/``. A push
+Recorded after every push (and pull) under ``<cache>/registry/<host>/``, with
+the scheme (http or https) a loopback or insecure host answered over last. A push
 uses it to mount a blob from another repository of the same registry instead
 of uploading it; a build may use :func:`registry_has_blob` to skip making a
 layer whose digest the target registry already holds.
@@ -41,3 +42,22 @@ def repositories_with(host: str, digest: str) -> list[str]:
 def registry_has_blob(host: str, digest: str) -> bool:
     """Whether a past push or pull saw blob ``digest`` on ``host`` (a hint, not a promise)."""
     return bool(repositories_with(host, digest))
+
+
+_SCHEME_FILE = "scheme"
+_SCHEMES = ("http", "https")
+
+
+def remember_scheme(host: str, scheme: str) -> None:
+    """Record that ``host`` answered over ``scheme`` (http or https)."""
+    with contextlib.suppress(OSError):  # a hint only: losing it costs one TLS attempt
+        atomic_write_bytes(_folder(host) / _SCHEME_FILE, scheme.encode())
+
+
+def last_scheme(host: str) -> str | None:
+    """The scheme ``host`` answered over last time, if known."""
+    try:
+        scheme = (_folder(host) / _SCHEME_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return scheme if scheme in _SCHEMES else None

@@ -4,7 +4,9 @@ TLS is verified by default against the system's CAs plus, for one registry,
 the first of: the ``ca_file`` option, ``$DISTILL_REGISTRY_CA``, or Docker's
 ``/etc/docker/certs.d/HOST[:PORT]/ca.crt``. Plain HTTP is tried only for
 loopback hosts and the hosts named insecure (``--insecure-registry`` or the
-comma-separated ``$DISTILL_INSECURE_REGISTRIES``), and only when HTTPS fails.
+comma-separated ``$DISTILL_INSECURE_REGISTRIES``). Such a host is first tried
+over the scheme it answered on last time, else plain HTTP when it was named
+insecure, else HTTPS; a failure that shows the other scheme is spoken switches once.
 """
 
 from __future__ import annotations

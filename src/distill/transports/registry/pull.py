@@ -1,8 +1,10 @@
 """Pulling an image or index from a registry into a work folder.
 
-Every manifest, config and layer is checked against its digest; each layer is
-also unpacked once to check its diff_id against the config and to learn its
-uncompressed size. Layers are downloaded several at a time.
+Every manifest, config and layer is checked against its digest; with
+``check_diff_ids`` (the default) each layer is also unpacked once to check its
+diff_id against the config and to learn its uncompressed size. A copy to
+another registry or layout can skip that, as skopeo does: the compressed
+digest already pins the content. Layers are downloaded several at a time.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -32,26 +35,28 @@ _CHUNK = 1 << 20
 def pull(
     *, host: str, repository: str, tag: str, work_dir: Path,
     options: RegistryOptions | None = None, progress: Progress = SILENT,
+    check_diff_ids: bool = True,
 ) -> Artifact:
     """Read ``host/repository:tag``; layer blobs land in ``work_dir/blobs/sha256``."""
     with RegistryClient(host, options=options) as client:
         return pull_with(client, repository=repository, reference=tag, work_dir=work_dir,
-                         progress=progress)
+                         progress=progress, check_diff_ids=check_diff_ids)
 
 
 def pull_with(
     client: RegistryClient, *, repository: str, reference: str, work_dir: Path,
-    progress: Progress = SILENT,
+    progress: Progress = SILENT, check_diff_ids: bool = True,
 ) -> Artifact:
     """Pull through an open ``client``."""
+    fetch = _Fetch(client=client, repository=repository, work_dir=work_dir, progress=progress,
+                   full=check_diff_ids)
     media_type, data = client.get_manifest(repository, reference)
     doc = _json(data, f"{client.host}/{repository}:{reference}")
     media_type = media_type if media_type in _KNOWN else str(doc.get("mediaType", ""))
     where = f"{client.host}/{repository}:{reference}"
     if media_type in media_types.INDEXES:
         images = tuple(
-            _pull_image(client, repository, str(entry["digest"]), work_dir, progress,
-                        platform=_platform(entry["platform"]))
+            _pull_image(fetch, str(entry["digest"]), platform=_platform(entry["platform"]))
             for entry in doc.get("manifests") or []
             if _runnable(entry)
         )
@@ -59,7 +64,7 @@ def pull_with(
             raise FormatError(f"{where}: the index names no linux image")
         return ImageIndex(images=images, annotations=dict(doc.get("annotations") or {}))
     if media_type in media_types.MANIFESTS:
-        return _image(client, repository, doc, work_dir, progress, platform=None)
+        return _image(fetch, doc, platform=None)
     raise FormatError(f"{where}: unsupported manifest media type {media_type!r}")
 
 
@@ -86,15 +91,25 @@ def _json(data: bytes, where: str) -> dict[str, Any]:
     return doc
 
 
-def _pull_image(client: RegistryClient, repository: str, digest: str, work_dir: Path,
-                progress: Progress, *, platform: Platform) -> Image:
-    _, data = client.get_manifest(repository, digest)
-    doc = _json(data, f"{client.host}/{repository}@{digest}")
-    return _image(client, repository, doc, work_dir, progress, platform=platform)
+@dataclass(frozen=True, kw_only=True)
+class _Fetch:
+    """One pull: where from, where to, and how thoroughly layers are checked."""
+
+    client: RegistryClient
+    repository: str
+    work_dir: Path
+    progress: Progress
+    full: bool
 
 
-def _image(client: RegistryClient, repository: str, manifest: dict[str, Any], work_dir: Path,
-           progress: Progress, *, platform: Platform | None) -> Image:
+def _pull_image(fetch: _Fetch, digest: str, *, platform: Platform) -> Image:
+    _, data = fetch.client.get_manifest(fetch.repository, digest)
+    doc = _json(data, f"{fetch.client.host}/{fetch.repository}@{digest}")
+    return _image(fetch, doc, platform=platform)
+
+
+def _image(fetch: _Fetch, manifest: dict[str, Any], *, platform: Platform | None) -> Image:
+    client, repository = fetch.client, fetch.repository
     where = f"{client.host}/{repository}"
     config_bytes = client.get_blob_bytes(repository, str(manifest["config"]["digest"]))
     config = _json(config_bytes, f"config of {where}")
@@ -102,11 +117,11 @@ def _image(client: RegistryClient, repository: str, manifest: dict[str, Any], wo
     layer_docs = list(manifest.get("layers") or [])
     if len(diff_ids) != len(layer_docs):
         raise FormatError(f"{where}: {len(layer_docs)} layers but {len(diff_ids)} diff_ids")
-    blobs = work_dir / "blobs" / "sha256"
+    blobs = fetch.work_dir / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=client.options.parallel) as pool:
         layers = tuple(pool.map(
-            lambda pair: _layer(client, repository, pair[0], pair[1], blobs, progress),
+            lambda pair: _layer(fetch, pair[0], pair[1], blobs),
             zip(layer_docs, diff_ids, strict=True),
         ))
     return Image(
@@ -116,8 +131,8 @@ def _image(client: RegistryClient, repository: str, manifest: dict[str, Any], wo
     )
 
 
-def _layer(client: RegistryClient, repository: str, doc: Mapping[str, Any], diff_id: str,
-           blobs: Path, progress: Progress) -> Layer:
+def _layer(fetch: _Fetch, doc: Mapping[str, Any], diff_id: str, blobs: Path) -> Layer:
+    client, repository, progress = fetch.client, fetch.repository, fetch.progress
     digest, size = str(doc["digest"]), int(doc["size"])
     media_type = str(doc.get("mediaType") or media_types.OCI_LAYER_GZIP)
     target = blobs / digest_hex(digest)
@@ -126,12 +141,27 @@ def _layer(client: RegistryClient, repository: str, doc: Mapping[str, Any], diff
         client.download_blob(repository, digest, size, target, task)
         task.finish()
     known.remember(client.host, repository, digest)
+    if not fetch.full:
+        return Layer(digest=digest, size=size, diff_id=diff_id,
+                     uncompressed_size=size_hint(target, media_type, size), path=target,
+                     media_type=media_type)
     actual, uncompressed = measure_tar(target, media_type)
     if actual != diff_id:
         raise IntegrityError(f"layer {digest} of {client.host}/{repository} unpacks to "
                              f"{actual}, its config says {diff_id}")
     return Layer(digest=digest, size=size, diff_id=diff_id, uncompressed_size=uncompressed,
                  path=target, media_type=media_type)
+
+
+def size_hint(path: Path, media_type: str, size: int) -> int:
+    """The tar's size as the blob declares it (the gzip trailer), 0 when it does not."""
+    if media_type == media_types.OCI_LAYER:
+        return size
+    if media_type not in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP) or size < 4:
+        return 0
+    with path.open("rb") as handle:
+        handle.seek(size - 4)
+        return int.from_bytes(handle.read(4), "little")  # ISIZE: the tar size mod 2**32
 
 
 def measure_tar(path: Path, media_type: str) -> tuple[str, int]:
