@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -24,12 +24,15 @@ from pydantic import (
 )
 
 from distill.errors import ConfigError
+from distill.transports.reference import DOCKER_DAEMON, Reference, parse_reference
 
 Release = Literal["bookworm", "trixie"]
 Arch = Literal["amd64", "arm64"]
 BaseName = Literal[
     "auto", "scratch", "static", "base-nossl", "base", "cc", "python3", "nodejs", "java"
 ]
+RemoteBase = Annotated[str, Field(pattern=r"^(oci|oci-archive|docker-archive|docker):.+")]
+"""An image distill did not build, as ``oci:PATH[:TAG]``, ``docker://HOST/REPO:TAG``, ..."""
 Variant = Literal["latest", "nonroot", "debug", "debug-nonroot"]
 
 RELEASES: tuple[str, ...] = ("bookworm", "trixie")
@@ -210,7 +213,8 @@ class Config(_Model):
     version: str | None = None
     release: Release = "bookworm"
     archs: list[Arch] = Field(default_factory=lambda: list[Arch](["amd64"]), min_length=1)
-    base: BaseName = "static"
+    base: BaseName | RemoteBase = "static"
+    """A flavor name, or a remote image reference to put the app on."""
     app: App | None = None
     variant: Variant = "nonroot"
     packages: list[str] = Field(default_factory=list)
@@ -239,6 +243,50 @@ class Config(_Model):
             if app_type in _APP_BASES:
                 return {**data, "base": _APP_BASES[app_type]}
         return data
+
+    @field_validator("base", mode="before")
+    @classmethod
+    def _check_base(cls, value: Any) -> Any:
+        if not isinstance(value, str) or value in get_args(BaseName):
+            return value
+        if ":" not in value:
+            raise ValueError(f"unknown base {value!r} (a flavor: {', '.join(get_args(BaseName))}; "
+                             "or an image: oci:PATH[:TAG], docker://HOST/REPO:TAG)")
+        try:
+            ref = parse_reference(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        if ref.transport == DOCKER_DAEMON:
+            raise ValueError(f"{value!r}: a base cannot be read from the Docker engine; "
+                             "use docker:// or oci:")
+        return value
+
+    @model_validator(mode="after")
+    def _remote_base_rules(self) -> Config:
+        if self.remote_base is None:
+            return self
+        if self.packages and "release" not in self.model_fields_set:
+            raise ValueError("packages on a remote base need release: (the Debian release of "
+                             "the base image); they are installed as a layer on top")
+        if self.variant.startswith("debug") and "variant" in self.model_fields_set:
+            raise ValueError(f"variant {self.variant} adds busybox to a flavor; a remote base "
+                             "takes latest or nonroot")
+        if self.accounts.users or self.accounts.groups:
+            raise ValueError("accounts.users and accounts.groups cannot change a remote base's "
+                             "/etc/passwd; use run-as with a uid[:gid]")
+        return self
+
+    @property
+    def remote_base(self) -> Reference | None:
+        """The base image reference when ``base:`` names an image, not a flavor."""
+        if self.base in get_args(BaseName):
+            return None
+        return parse_reference(self.base)
+
+    @property
+    def variant_is_set(self) -> bool:
+        """Whether ``variant:`` was written (a remote base keeps its own user otherwise)."""
+        return "variant" in self.model_fields_set
 
     @field_validator("ports")
     @classmethod
@@ -329,7 +377,17 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
         })
     return config.model_copy(update={
         "files": files, "certificates": certificates, "repositories": repositories, "app": app,
+        "base": _absolute_base(config, base_dir),
     })
+
+
+def _absolute_base(config: Config, base_dir: Path) -> str:
+    """A remote base's file path made absolute against the configuration's folder."""
+    ref = config.remote_base
+    if ref is None or ref.path is None or ref.path.is_absolute():
+        return config.base
+    return str(Reference(transport=ref.transport, path=base_dir / ref.path, name=ref.name,
+                         tag=ref.tag))
 
 
 def _describe(exc: ValidationError, document: dict[str, Any]) -> str:

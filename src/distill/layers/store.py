@@ -11,6 +11,11 @@ A blob is streamed into a temporary file beside its final place, flushed to
 disk and renamed to its digest; the key file is written atomically after it.
 An interrupted build therefore leaves neither a temporary file nor a key, and
 two processes building the same key both end with the same valid layer.
+
+A key whose blob is gone is a *remote-only* entry when the store was given
+``remote_has`` (a check that the image's destination registry holds a digest):
+the layer is returned as is, its blob file absent, and a push skips it because
+the registry already has it. Without the check such a key is rebuilt.
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ _KEY = re.compile(r"^[0-9a-f]{1,128}$")
 class LayerStore:
     """Layer blobs and cache keys under ``root`` (usually ``cache_root() / "layers"``)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, remote_has: Callable[[str], bool] | None = None) -> None:
         self.root = root
+        self._remote_has = remote_has
         self._blobs = root / "blobs" / "sha256"
         self._keys = root / "keys"
         self._locks = root / "locks"
@@ -76,11 +82,20 @@ class LayerStore:
                 path=self.blob_path(record["digest"]),
                 media_type=str(record["media_type"]),
             )
-            if record["compressor"] != COMPRESSOR_ID or layer.path.stat().st_size != layer.size:
+            if record["compressor"] != COMPRESSOR_ID:
                 return None
         except (OSError, ValueError, TypeError, KeyError, FormatError):
             return None
-        return layer
+        return layer if self._blob_usable(layer) else None
+
+    def _blob_usable(self, layer: Layer) -> bool:
+        """The blob is here whole, or (remote-only entry) absent and held by the registry."""
+        try:
+            return layer.path.stat().st_size == layer.size
+        except FileNotFoundError:
+            return self._remote_has is not None and self._remote_has(layer.digest)
+        except OSError:
+            return False
 
     def build(
         self,

@@ -12,10 +12,12 @@ from distill.transports.registry.client import RegistryClient
 from distill.transports.registry.known import registry_has_blob
 from distill.transports.registry.options import RegistryOptions
 from distill.transports.registry.pull import pull
+from distill.transports.registry.remote_cache import DestinationBlobs
 from distill.transports.registry.push import push
 
 __all__ = [
     "Credentials",
+    "DestinationBlobs",
     "RegistryClient",
     "RegistryOptions",
     "load_credentials",
