@@ -1,13 +1,18 @@
 """The build: configuration -> packages -> layers -> images.
 
 Nothing is written to an output here: the caller gets images whose layer
-blobs are in the layer store, and hands them to the transports.
+blobs are in the layer store (or, for a remote base, where the base was read),
+and hands them to the transports. A build told that its outputs are all
+registries reuses cached layers whose blobs are gone locally when every
+registry has them (see distill.layers.store), so they are neither rebuilt nor
+uploaded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +26,16 @@ from distill.build.plan import (
     PackagePlan,
     plan_from_index,
     plan_from_lock,
+)
+from distill.build.remote_base import (
+    RemoteBase,
+    base_annotations,
+    base_history,
+    base_layers,
+    check_base_pin,
+    inherit,
+    read_remote_base,
+    write_base_pin,
 )
 from distill.build.runtime import runtime_config
 from distill.config import ARCHS, Config
@@ -53,6 +68,7 @@ from distill.progress import SILENT, Progress
 from distill.rootfs.merged_usr import add_merged_usr_links
 from distill.rootfs.packages import install_deb
 from distill.rootfs.tree import FileTree
+from distill.transports.reference import DOCKER, Reference
 
 ANNOTATION = "org.opencontainers.image"
 
@@ -76,6 +92,7 @@ class _Context:
     debs: Mapping[str, Path]
     """sha256 -> .deb path."""
     progress: Progress
+    base: RemoteBase | None = None
 
 
 def source_date_epoch() -> int:
@@ -106,7 +123,9 @@ def resolve_plans(
     is reused when the Packages indexes they name and the requested packages
     are the ones it was made from.
     """
-    chain = image_chain(config.base, config.variant)
+    chain = _chain(config)
+    if not chain and not config.packages:
+        return [PackagePlan(arch, ()) for arch in archs]  # a remote base and nothing to add
     cache = cache_root() / "debian"
     plans = []
     with new_client() as http:
@@ -155,7 +174,16 @@ def lock(config: Config, *, lock_path: Path, progress: Progress = SILENT) -> Loc
         packages={plan.arch: plan.all_packages() for plan in plans},
     )
     write_lock(lock_path, result)
+    if config.remote_base is not None:
+        write_base_pin(lock_path, read_remote_base(config.remote_base, archs))
     return result
+
+
+def _chain(config: Config) -> tuple[Flavor, ...]:
+    """The flavor layers: none on a remote base."""
+    if config.remote_base is not None:
+        return ()
+    return image_chain(config.base, config.variant)
 
 
 def build(
@@ -165,29 +193,58 @@ def build(
     lock_path: Path | None = None,
     locked: bool = False,
     progress: Progress = SILENT,
+    outputs: Sequence[Reference] = (),
 ) -> BuildResult:
-    """Build the images the configuration describes, one per architecture."""
+    """Build the images the configuration describes, one per architecture.
+
+    ``outputs`` are where the caller will write the result: when they are all
+    registries, a cached layer whose blob is gone locally is reused if every
+    one of them holds it.
+    """
     archs = _archs(config, archs)
     sources = sources_for(config)
     config = _prepare(config, archs, sources, progress)
+    base = None
+    if config.remote_base is not None:
+        base = read_remote_base(config.remote_base, archs)
+        if locked:
+            check_base_pin(_need_lock(lock_path), base)
     if locked:
-        if lock_path is None:
-            raise ConfigError("--locked needs a lock file")
-        plans = _plans_from_lock(config, archs, read_lock(lock_path))
+        plans = _plans_from_lock(config, archs, read_lock(_need_lock(lock_path)))
     else:
         plans = resolve_plans(config, archs, sources=sources, progress=progress)
     debs = _download(plans, sources, progress=progress)
-    context = _Context(
-        config=config, chain=image_chain(config.base, config.variant),
-        epoch=source_date_epoch(),
-        store=LayerStore(cache_root() / "layers"), debs=debs, progress=progress,
-    )
-    images = tuple(_image(context, plan) for plan in plans)
+    with _registry_blobs(outputs) as remote_has:
+        context = _Context(
+            config=config, chain=_chain(config), epoch=source_date_epoch(),
+            store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
+            progress=progress, base=base,
+        )
+        images = tuple(_image(context, plan) for plan in plans)
     tag = config.version or "latest"
     artifact: Artifact = images[0]
     if len(images) > 1:
         artifact = ImageIndex(images, annotations=_common_annotations(config, context.epoch))
     return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact)
+
+
+def _need_lock(lock_path: Path | None) -> Path:
+    if lock_path is None:
+        raise ConfigError("--locked needs a lock file")
+    return lock_path
+
+
+@contextlib.contextmanager
+def _registry_blobs(outputs: Sequence[Reference]) -> Iterator[Callable[[str], bool] | None]:
+    """The check that every output registry holds a blob, when all outputs are registries."""
+    if not outputs or any(ref.transport != DOCKER for ref in outputs):
+        yield None
+        return
+    from distill.transports import registry  # only builds that push pay for the client
+
+    destinations = [registry.split_name(ref.name or "") for ref in outputs]
+    with registry.DestinationBlobs(destinations) as blobs:
+        yield blobs
 
 
 def _prepare(
@@ -208,7 +265,7 @@ def _archs(config: Config, archs: Sequence[str] | None) -> list[str]:
 
 def _plans_from_lock(config: Config, archs: Sequence[str], locked: Lock) -> list[PackagePlan]:
     locked.check(config_checksum=config.package_checksum(), archs=archs, release=config.release)
-    layers = [f.name for f in image_chain(config.base, config.variant)]
+    layers = [f.name for f in _chain(config)]
     return [plan_from_lock(locked, arch=arch, layers=layers) for arch in archs]
 
 
@@ -227,6 +284,8 @@ def _download(
 
 
 def _image(context: _Context, plan: PackagePlan) -> Image:
+    if context.base is not None:
+        return _image_on_remote_base(context, plan, context.base)
     config = context.config
     platform = Platform(architecture=plan.arch)
     layers: list[Layer] = []
@@ -237,13 +296,7 @@ def _image(context: _Context, plan: PackagePlan) -> Image:
             layers.append(layer)
             history.append(HistoryEntry(_describe_packages(
                 f"distill {flavor.name} flavor ({config.release})", plan.group(flavor.name))))
-    if plan.group(EXTRA_GROUP):
-        layers.append(_extra_layer(context, plan))
-        history.append(HistoryEntry(_describe_packages("distill packages",
-                                                       plan.group(EXTRA_GROUP))))
-    for app_layer in _app_layers(context, plan.arch):
-        layers.append(app_layer.layer)
-        history.append(HistoryEntry(app_layer.created_by))
+    _add_app_layers(context, plan, layers, history)
     base_has_accounts = any(f.generate is not no_files for f in context.chain
                             if f.name != "busybox")
     accounts = plan_accounts(config, base_has_accounts=base_has_accounts)
@@ -260,6 +313,38 @@ def _image(context: _Context, plan: PackagePlan) -> Image:
                             created=context.epoch)
     annotations = _common_annotations(config, context.epoch)
     return Image(config_bytes=document, layers=tuple(layers), platform=platform,
+                 annotations=annotations)
+
+
+def _add_app_layers(context: _Context, plan: PackagePlan, layers: list[Layer],
+                    history: list[HistoryEntry]) -> None:
+    """The extra packages' layer and the packagers' layers, with their history."""
+    if plan.group(EXTRA_GROUP):
+        layers.append(_extra_layer(context, plan))
+        history.append(HistoryEntry(_describe_packages("distill packages",
+                                                       plan.group(EXTRA_GROUP))))
+    for app_layer in _app_layers(context, plan.arch):
+        layers.append(app_layer.layer)
+        history.append(HistoryEntry(app_layer.created_by))
+
+
+def _image_on_remote_base(context: _Context, plan: PackagePlan, remote: RemoteBase) -> Image:
+    """The app on an image distill did not build: its layers first, its settings inherited."""
+    config, base = context.config, remote.images[plan.arch]
+    layers, history = base_layers(base), base_history(base)
+    _add_app_layers(context, plan, layers, history)
+    app = _app_layer(context, None)
+    if app is not None:
+        layers.append(app)
+        history.append(HistoryEntry(f"distill files of {config.name}"))
+    inherited = inherit(config, base)
+    runtime = runtime_config(inherited.config, base_env=inherited.env, user=inherited.user,
+                             workdir=inherited.workdir)
+    document = config_bytes(platform=base.platform, runtime=runtime,
+                            diff_ids=[layer.diff_id for layer in layers], history=history,
+                            created=context.epoch)
+    annotations = {**_common_annotations(config, context.epoch), **base_annotations(remote, base)}
+    return Image(config_bytes=document, layers=tuple(layers), platform=base.platform,
                  annotations=annotations)
 
 
@@ -332,9 +417,10 @@ def _extra_layer(context: _Context, plan: PackagePlan) -> Layer:
     return context.store.build(key, make_tree, mtime=context.epoch)
 
 
-def _app_layer(context: _Context, accounts: AccountPlan) -> Layer | None:
+def _app_layer(context: _Context, accounts: AccountPlan | None) -> Layer | None:
     tree = app_tree(context.config)
-    add_account_files(tree, accounts)
+    if accounts is not None:
+        add_account_files(tree, accounts)
     if not len(tree):
         return None
     key = cache_key(kind="app", tree=tree.digest(), mtime=context.epoch)
@@ -346,7 +432,9 @@ def _common_annotations(config: Config, epoch: int) -> dict[str, str]:
     annotations = {f"{ANNOTATION}.created": rfc3339(epoch), f"{ANNOTATION}.title": config.name}
     if config.version:
         annotations[f"{ANNOTATION}.version"] = config.version
-    if config.base != "scratch":
+    if config.remote_base is not None:
+        annotations[f"{ANNOTATION}.base.name"] = config.base
+    elif config.base != "scratch":
         annotations[f"{ANNOTATION}.base.name"] = (
             f"distill/{config.base}-{config.release}:{config.variant}"
         )

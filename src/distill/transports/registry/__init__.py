@@ -12,8 +12,8 @@ from distill.transports.registry.client import RegistryClient
 from distill.transports.registry.known import registry_has_blob
 from distill.transports.registry.options import RegistryOptions
 from distill.transports.registry.pull import pull
-from distill.transports.registry.remote_cache import DestinationBlobs
 from distill.transports.registry.push import push
+from distill.transports.registry.remote_cache import DestinationBlobs
 
 __all__ = [
     "Credentials",
