@@ -32,13 +32,31 @@ def build(
 ) -> None:
     """``distill build``."""
     config = load_config(config_file)
+    build_and_write(config, outputs, quiet=quiet, archs=archs,
+                    lock_path=_lock_path(config_file), locked=locked)
+
+
+def build_and_write(
+    config: Config,
+    outputs: Sequence[str],
+    *,
+    quiet: bool,
+    archs: Sequence[str] | None = None,
+    lock_path: Path | None = None,
+    locked: bool = False,
+) -> BuildResult:
+    """Build ``config``, write it to every output (default ``oci:dist/NAME:TAG``), report it.
+
+    The outputs are parsed before any work, so a typo in one fails at once.
+    """
     refs = _references(outputs, default=f"oci:dist/{config.name}:{config.version or 'latest'}")
     with progress_reporter(not quiet) as progress:
-        result = build_images(config, archs=archs, lock_path=_lock_path(config_file),
-                              locked=locked, progress=progress)
+        result = build_images(config, archs=archs, lock_path=lock_path, locked=locked,
+                              progress=progress)
         _write(result, refs, progress=progress)
     if not quiet:
         _report(result)
+    return result
 
 
 def base(
