@@ -14,6 +14,8 @@ with the image in the engine).
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import engine
@@ -28,6 +30,7 @@ BASE_TAG = engine.PREFIX + "python-slim:bookworm"
 DOCKER_TAG = engine.PREFIX + "pyapp:docker"
 DISTILL_TAG = engine.PREFIX + "pyapp:distill"
 LEGACY = {"DOCKER_BUILDKIT": "0"}
+HOST_CA = os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt")
 BASE_PACKAGES = ("python3", "python3-pip", "python3-venv", "ca-certificates")
 
 REQUIREMENTS = "fastapi\nuvicorn\n"
@@ -61,8 +64,9 @@ def run() -> None:
 DOCKERFILE = f"""\
 FROM {BASE_TAG}
 WORKDIR /app
-COPY requirements.txt .
-RUN python3 -m venv /venv && /venv/bin/pip install --no-cache-dir -r requirements.txt
+COPY requirements.txt host-ca.crt ./
+RUN python3 -m venv /venv \\
+ && PIP_CERT=/app/host-ca.crt /venv/bin/pip install --no-cache-dir -r requirements.txt
 COPY src/ ./src/
 ENV PYTHONPATH=/app/src PATH=/venv/bin:$PATH
 USER 65532
@@ -78,6 +82,8 @@ def _project(folder: Path) -> Path:
     _edit(folder, 0)
     (folder / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
     (folder / ".dockerignore").write_text("Dockerfile\n", encoding="utf-8")
+    # pip in the build reaches the index through the same TLS path as the host's pip.
+    shutil.copyfile(HOST_CA, folder / "host-ca.crt")
     return folder
 
 
@@ -165,6 +171,8 @@ def measure(ctx: Context) -> Section:
             "Cold: docker build --no-cache (legacy builder, --network host) downloads the "
             "wheels; distill starts from an empty DISTILL_CACHE, so it also downloads and "
             "verifies every Debian package.",
+            "The Dockerfile copies the host's CA bundle for pip (this machine reaches the "
+            "index through a TLS proxy); distill's pip runs on the host and uses it directly.",
             "Both rebuilds end with the image in the engine (distill -o docker-daemon:).",
             f"Both images answered alike: {json.dumps(answers)}",
         ),
