@@ -6,9 +6,7 @@ from pathlib import Path
 
 import click
 
-from distill.build.pipeline import build as build_images
-from distill.cli.commands import _references, _report, _write
-from distill.cli.console import progress_reporter
+from distill.cli.commands import build_and_write
 from distill.config import Config, parse_config
 from distill.packagers.python_project import normalize_name, read_project
 
@@ -54,10 +52,4 @@ def python(ctx: click.Context, project: Path, outputs: tuple[str, ...], archs: s
         module=module,
         archs=tuple(a.strip() for a in archs.split(",") if a.strip()) if archs else None,
     )
-    refs = _references(outputs, default=f"oci:dist/{config.name}:latest")
-    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    with progress_reporter(not quiet) as progress:
-        result = build_images(config, progress=progress)
-        _write(result, refs, progress=progress)
-    if not quiet:
-        _report(result)
+    build_and_write(config, outputs, quiet=bool(ctx.obj and ctx.obj.get("quiet")))
