@@ -36,7 +36,45 @@ _INFO_DEPS = frozenset({"dpkg", "install-info"})
 # corepack is a package-manager shim, not part of the runtime.
 _NODE_TOOL_DEPS = frozenset({"node-corepack"})
 _PYTHON_DROPPED = ("idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3/tests",
-                   "ctypes/test", "unittest/test", "distutils/tests", "sqlite3/test", "test")
+                   "ctypes/test", "unittest/test", "distutils/tests", "sqlite3/test", "test",
+                   # turtle needs tkinter, which is left out
+                   "turtle.py",
+                   # help()'s topic texts: interactive help only, it says it has none
+                   "pydoc_data",
+                   # CPython's own test extension modules
+                   "lib-dynload/_test*", "lib-dynload/_ctypes_test*",
+                   "lib-dynload/_xxtestfuzz*", "lib-dynload/xxlimited*",
+                   # nis (deprecated in 3.11, gone in 3.13) is the only user of libnsl2
+                   "lib-dynload/nis.*")
+# libnsl2 and libtirpc3 are needed only by Python 3.11's nis module (left out);
+# libtirpc3 pulls Kerberos (libgssapi-krb5-2, libkrb5-3, ...).
+_PYTHON_UNUSED_DEPS = frozenset({"libnsl2", "libtirpc3"})
+# libc-bin's tools that compile or inspect what the image ships prebuilt, and
+# shell scripts (there is no shell): only ldconfig -p, getent, getconf, locale,
+# iconv and ld.so stay.
+_LIBC_BIN_DROPPED = ("/usr/bin/localedef", "/usr/bin/ldd", "/usr/bin/tzselect",
+                     "/usr/sbin/zic", "/usr/sbin/iconvconfig")
+# glibc keeps its iconv charsets apart: gconv-modules lists the core ones (UTF-16,
+# UTF-32, UTF-7, UNICODE, ISO-8859-1/15, CP1252, ANSI_X3.110; UTF-8 and ASCII are
+# built in) and gconv-modules.d/gconv-modules-extra.conf the 240 others (CJK,
+# EBCDIC, ...), 7.9 MB that Fedora ships apart as glibc-gconv-extra and
+# Python, Node and Java never load. The cache listed both sets; without it glibc
+# reads the config that remains.
+_GCONV = "/usr/lib/*-linux-gnu/gconv"
+_GCONV_CORE = ("ANSI_X3.110", "CP1252", "ISO8859-1", "ISO8859-15", "UNICODE", "UTF-16",
+               "UTF-32", "UTF-7")
+_GCONV_DROPPED = (f"{_GCONV}/*.so", f"{_GCONV}/gconv-modules.d", f"{_GCONV}/gconv-modules.cache",
+                  *(f"!{_GCONV}/{name}.so" for name in _GCONV_CORE))
+# The headless JRE needs libcups2 (printing, dlopen-ed by java.desktop) and libasound2
+# (javax.sound's libjsound.so) only for devices a container does not have; with them
+# go avahi, dbus, gnutls, Kerberos and the systemd libraries they pull.
+_JAVA_DEVICE_DEPS = frozenset({"libcups2", "libasound2"})
+# What a headless JRE never reads: javac's --release symbol table (a JRE does not
+# compile), the class-data archive for -XX:-UseCompressedOops (heaps over 32 GB start
+# without it), javax.sound's native library (its libasound2 is left out), the
+# legal/ notices (Debian's copyright file stays) and man pages.
+_JAVA_DROPPED = ("lib/ct.sym", "lib/server/classes_nocoops.jsa", "lib/libjsound.so", "legal",
+                 "man")
 
 
 def static_files(tree: FileTree, context: GenerateContext) -> None:
@@ -62,6 +100,9 @@ STATIC = Flavor(
     ignore_deps=_SCRIPT_ONLY_DEPS,
     env=frozen_env({"PATH": DEFAULT_PATH, "SSL_CERT_FILE": CA_BUNDLE_PATH}),
     generate=static_files,
+    # tzdata's leap-second zones (TZ=right/...): POSIX time has no leap seconds,
+    # and no runtime's default zone lives there; a third of the static image.
+    drop_trees=("/usr/share/zoneinfo/right",),
 )
 
 BASE_NOSSL = Flavor(
@@ -69,6 +110,7 @@ BASE_NOSSL = Flavor(
     parent="static",
     packages=every_release(("libc6",)),
     ignore_deps=_SCRIPT_ONLY_DEPS,
+    drop_trees=_GCONV_DROPPED,
 )
 
 BASE = Flavor(
@@ -105,12 +147,12 @@ PYTHON3 = Flavor(
     name="python3",
     parent="cc",
     packages=MappingProxyType({r: _python_packages(v) for r, v in PYTHON_VERSIONS.items()}),
-    ignore_deps=_SCRIPT_ONLY_DEPS | _INFO_DEPS,
+    ignore_deps=_SCRIPT_ONLY_DEPS | _INFO_DEPS | _PYTHON_UNUSED_DEPS,
     env=frozen_env({"LANG": "C.UTF-8"}),
     entrypoint=("/usr/bin/python3",),
     generate=python_files,
     drop_trees=(*(f"/usr/lib/python{v}/{d}" for v in PYTHON_VERSIONS.values()
-                  for d in _PYTHON_DROPPED), "/usr/include"),
+                  for d in _PYTHON_DROPPED), "/usr/include", *_LIBC_BIN_DROPPED),
     drop_suffixes=(".a", ".h"),
     needs_lower=True,
 )
@@ -133,10 +175,10 @@ JAVA = Flavor(
         "trixie": ("openjdk-21-jre-headless",),
     }),
     data_packages=(CA_PACKAGE,),
-    ignore_deps=_SCRIPT_ONLY_DEPS | _JAVA_SCRIPT_DEPS,
+    ignore_deps=_SCRIPT_ONLY_DEPS | _JAVA_SCRIPT_DEPS | _JAVA_DEVICE_DEPS,
     entrypoint=("/usr/bin/java", "-jar"),
     generate=java_files,
-    drop_trees=("/usr/include",),
+    drop_trees=("/usr/include", *(f"/usr/lib/jvm/*/{d}" for d in _JAVA_DROPPED)),
     drop_suffixes=(".a",),
 )
 

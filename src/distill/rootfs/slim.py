@@ -22,6 +22,7 @@ A dropped folder takes everything below it along. What goes, and why:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from fnmatch import fnmatchcase
 
 from distill.rootfs.tree import normalize
 
@@ -72,17 +73,45 @@ def dropper(
 ) -> Callable[[str], bool]:
     """A predicate like :func:`is_dropped` that also drops the folders in ``also``
     and keeps the folders in ``keep`` (with their parents), for flavors that need to.
+
+    An entry of ``also`` may be a shell pattern (``*``, ``?``, ``[...]``; ``*``
+    crosses ``/``), such as ``/usr/lib/*/gconv/*.so``; an entry starting with
+    ``!`` keeps what it names, as in ``.gitignore``, even where another entry
+    drops it (``!/usr/lib/*/gconv/UTF-16.so``).
     """
-    extra = tuple(normalize(p) for p in also)
-    kept = tuple(normalize(p) for p in keep)
+    extra = tuple(_rule(p) for p in also if not p.startswith("!"))
+    kept = (*(normalize(p) for p in keep),
+            *(_rule(p.removeprefix("!")) for p in also if p.startswith("!")))
 
     def predicate(path: str) -> bool:
         path = normalize(path)
-        if any(_within(path, k) or _within(k, path) for k in kept):
+        if any(_kept(path, k) for k in kept):
             return False
-        return is_dropped(path) or any(_within(path, e) for e in extra)
+        return is_dropped(path) or any(_matches(path, e) for e in extra)
 
     return predicate
+
+
+def _rule(entry: str) -> str:
+    return entry if _is_pattern(entry) else normalize(entry)
+
+
+def _is_pattern(entry: str) -> bool:
+    return any(char in entry for char in "*?[")
+
+
+def _matches(path: str, rule: str) -> bool:
+    """``path`` is ``rule`` or below it (``rule`` a folder, a file or a pattern)."""
+    if _is_pattern(rule):
+        return fnmatchcase(path, rule) or fnmatchcase(path, rule + "/*")
+    return _within(path, rule)
+
+
+def _kept(path: str, rule: str) -> bool:
+    """``path`` is kept by ``rule``: it is below it, or one of its parent folders."""
+    if _is_pattern(rule):
+        return _matches(path, rule)
+    return _within(path, rule) or _within(rule, path)
 
 
 def _within(path: str, folder: str) -> bool:
