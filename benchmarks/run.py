@@ -24,6 +24,7 @@ from typing import Protocol
 
 import binary_size
 import engine
+import flavors
 import foundation
 import python_app
 import registry
@@ -43,7 +44,8 @@ class Module(Protocol):
 
 
 MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
-                               binary_size.NAME: binary_size, python_app.NAME: python_app}
+                               binary_size.NAME: binary_size, python_app.NAME: python_app,
+                               flavors.NAME: flavors}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 
