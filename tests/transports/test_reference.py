@@ -163,11 +163,6 @@ def test_an_index_without_the_host_platform_is_refused(
     assert not (tmp_path / "x.tar").exists()
 
 
-def test_registries_are_not_supported_yet(image: Image) -> None:
-    with pytest.raises(TransportError, match="docker:// is not supported yet"):
-        write_artifact(image, parse_reference("docker://127.0.0.1:5000/app:1"))
-
-
 def test_reading_from_the_engine_is_not_supported(tmp_path: Path) -> None:
     with pytest.raises(TransportError, match="reading from docker-daemon is not supported"):
         read_artifact(parse_reference("docker-daemon:app:1"), tmp_path)

@@ -52,7 +52,7 @@ def build_and_write(
     refs = _references(outputs, default=f"oci:dist/{config.name}:{config.version or 'latest'}")
     with progress_reporter(not quiet) as progress:
         result = build_images(config, archs=archs, lock_path=lock_path, locked=locked,
-                              progress=progress)
+                              outputs=refs, progress=progress)
         _write(result, refs, progress=progress)
     if not quiet:
         _report(result)
