@@ -8,7 +8,6 @@ from types import MappingProxyType
 
 import pytest
 
-from distill.build.pipeline import _plans_from_lock
 from distill.build.plan import (
     DATA_GROUP,
     EXTRA_GROUP,
@@ -16,6 +15,7 @@ from distill.build.plan import (
     PackagePlan,
     plan_from_index,
 )
+from distill.build.resolution import locked_plans
 from distill.config import parse_config
 from distill.debian.lock import Lock, LockedPackage, read_lock, write_lock
 from distill.debian.records import PackageRecord
@@ -126,7 +126,7 @@ def test_lock_round_trip_keeps_layers(tmp_path: Path) -> None:
     path = tmp_path / "distill.lock"
     write_lock(path, Lock(config_checksum=config.package_checksum(), release="bookworm",
                           packages={"amd64": plan.all_packages()}))
-    [again] = _plans_from_lock(config, ["amd64"], read_lock(path))
+    [again] = locked_plans(config, ["amd64"], read_lock(path))
     assert again.arch == "amd64"
     assert [g.layer for g in again.groups] == [g.layer for g in plan.groups]
     for group in plan.groups:
@@ -141,11 +141,11 @@ def test_lock_of_another_configuration_is_refused(tmp_path: Path) -> None:
     lock = Lock(config_checksum=other.package_checksum(), release="bookworm",
                 packages={"amd64": (locked("base-files", "static"),)})
     with pytest.raises(LockError, match="out of date"):
-        _plans_from_lock(config, ["amd64"], lock)
+        locked_plans(config, ["amd64"], lock)
     fresh = Lock(config_checksum=config.package_checksum(), release="bookworm",
                  packages={"amd64": (locked("base-files", "static"),)})
     with pytest.raises(LockError, match="no packages for arm64"):
-        _plans_from_lock(config, ["arm64"], fresh)
+        locked_plans(config, ["arm64"], fresh)
 
 
 def test_a_lock_naming_an_unknown_layer_is_refused() -> None:

@@ -1,0 +1,150 @@
+"""Which packages an image gets: sources, resolution (cached), the lock file, downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from distill import packagers
+from distill.build.fingerprint import cache_key
+from distill.build.plan import PackagePlan, plan_from_index, plan_from_lock
+from distill.build.remote_base import read_remote_base, write_base_pin
+from distill.config import ARCHS, Config
+from distill.debian.download import DownloadRequest, fetch_all, new_client
+from distill.debian.lock import Lock, read_lock, write_lock
+from distill.debian.repository import (
+    current_indexes,
+    deb_url,
+    load_records,
+    source_uri_for_suite,
+)
+from distill.debian.sources import Source, debian_sources_for, read_host_sources
+from distill.errors import ConfigError, DistillError
+from distill.flavors import Flavor, image_chain
+from distill.fsutil import cache_root
+from distill.packagers import PrepareContext
+from distill.progress import SILENT, Progress
+
+
+def sources_for(config: Config) -> list[Source]:
+    """The Debian sources of the configuration's release: its own, else the host's."""
+    if config.repositories:
+        return [
+            Source(uri=r.url.rstrip("/"), suites=tuple(r.suites),
+                   components=tuple(r.components), keyring=r.keyring)
+            for r in config.repositories
+        ]
+    return debian_sources_for(read_host_sources(), config.release)
+
+
+def flavor_layers(config: Config) -> tuple[Flavor, ...]:
+    """The flavor layers: none on a remote base."""
+    if config.remote_base is not None:
+        return ()
+    return image_chain(config.base, config.variant)
+
+
+def prepare_config(
+    config: Config, archs: Sequence[str], sources: Sequence[Source], progress: Progress
+) -> Config:
+    """The configuration with what its app and health check imply filled in."""
+    context = PrepareContext(archs=tuple(archs), sources=tuple(sources), cache=cache_root(),
+                             progress=progress)
+    return packagers.prepare(config, context=context)
+
+
+def chosen_archs(config: Config, archs: Sequence[str] | None) -> list[str]:
+    """The architectures to build: the command line's, else the configuration's."""
+    chosen = list(archs) if archs else list(config.archs)
+    for arch in chosen:
+        if arch not in ARCHS:
+            raise ConfigError(f"unknown architecture {arch!r} (supported: {', '.join(ARCHS)})")
+    return list(dict.fromkeys(chosen))
+
+
+def resolve_plans(
+    config: Config, archs: Sequence[str], *, sources: Sequence[Source], progress: Progress
+) -> list[PackagePlan]:
+    """Resolve the configuration's packages for each architecture from the repositories.
+
+    The InRelease files are always fetched and verified afresh; a resolution
+    is reused when the Packages indexes they name and the requested packages
+    are the ones it was made from.
+    """
+    chain = flavor_layers(config)
+    if not chain and not config.packages:
+        return [PackagePlan(arch, ()) for arch in archs]  # a remote base and nothing to add
+    cache = cache_root() / "debian"
+    plans = []
+    with new_client() as http:
+        for arch in archs:
+            indexes = current_indexes(sources, arch=arch, cache=cache, client=http)
+            key = cache_key(kind="plan", arch=arch, packages=config.package_checksum(),
+                            indexes=sorted(index.entry.sha256 for index in indexes))
+            plan = _cached_plan(key, arch=arch, chain=chain)
+            if plan is None:
+                records = load_records(indexes, cache=cache, progress=progress, client=http)
+                plan = plan_from_index(records, arch=arch, release=config.release,
+                                       chain=chain, extra=config.packages)
+                _store_plan(key, plan, release=config.release)
+            plans.append(plan)
+    return plans
+
+
+def _plan_path(key: str) -> Path:
+    return cache_root() / "plans" / f"{key}.json"
+
+
+def _cached_plan(key: str, *, arch: str, chain: Sequence[Flavor]) -> PackagePlan | None:
+    path = _plan_path(key)
+    if not path.is_file():
+        return None
+    try:
+        return plan_from_lock(read_lock(path), arch=arch, layers=[f.name for f in chain])
+    except DistillError:
+        return None  # a damaged entry is resolved again and rewritten
+
+
+def _store_plan(key: str, plan: PackagePlan, *, release: str) -> None:
+    write_lock(_plan_path(key), Lock(config_checksum=f"sha256:{key}", release=release,
+                                     packages={plan.arch: plan.all_packages()}))
+
+
+def locked_plans(config: Config, archs: Sequence[str], locked: Lock) -> list[PackagePlan]:
+    """The plans distill.lock pins, after checking it still matches the configuration."""
+    locked.check(config_checksum=config.package_checksum(), archs=archs, release=config.release)
+    layers = [f.name for f in flavor_layers(config)]
+    return [plan_from_lock(locked, arch=arch, layers=layers) for arch in archs]
+
+
+def download_packages(
+    plans: Sequence[PackagePlan], sources: Sequence[Source], *, progress: Progress
+) -> dict[str, Path]:
+    """Every planned .deb, verified into the cache; sha256 -> path."""
+    requests = {
+        p.sha256: DownloadRequest(
+            url=deb_url(source_uri_for_suite(sources, p.suite), p.filename),
+            sha256=p.sha256, size=p.size,
+        )
+        for plan in plans for p in plan.all_packages()
+    }
+    by_url = fetch_all(list(requests.values()), cache=cache_root() / "debian", progress=progress)
+    return {sha: by_url[request.url] for sha, request in requests.items()}
+
+
+def lock(config: Config, *, lock_path: Path, progress: Progress = SILENT) -> Lock:
+    """Resolve every architecture and write the lock file."""
+    archs = chosen_archs(config, None)
+    sources = sources_for(config)
+    config = prepare_config(config, archs, sources, progress)
+    plans = resolve_plans(config, archs, sources=sources, progress=progress)
+    result = Lock(
+        config_checksum=config.package_checksum(),
+        release=config.release,
+        packages={plan.arch: plan.all_packages() for plan in plans},
+    )
+    write_lock(lock_path, result)
+    if config.remote_base is not None:
+        write_base_pin(lock_path, read_remote_base(config.remote_base, archs))
+    return result
+
