@@ -2,9 +2,8 @@
 
 ``write_artifact`` and ``read_artifact`` dispatch on the reference's transport;
 the modules (``oci_layout``, ``oci_archive``, ``docker_archive``,
-``docker_daemon``, ``registry``) hold the formats. The registry client is
-imported only when a ``docker://`` reference is used, so builds that write
-elsewhere do not pay for it.
+``docker_daemon``, ``registry``) hold the formats. Each is imported only when
+a reference needs it, so a build pays start-up time only for its own sinks.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from pathlib import Path
 from distill.errors import TransportError
 from distill.oci.model import Artifact, Image
 from distill.progress import SILENT, Progress
-from distill.transports import docker_archive, docker_daemon, oci_archive, oci_layout
 from distill.transports.reference import (
     DOCKER,
     DOCKER_ARCHIVE,
@@ -71,13 +69,21 @@ def pick_image(artifact: Artifact, *, architecture: str | None = None) -> Image:
 def write_artifact(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
     """Write ``artifact`` to ``ref``; single-image sinks take the host's platform."""
     if ref.transport == OCI:
+        from distill.transports import oci_layout
+
         oci_layout.write(artifact, _path(ref), tag=ref.tag)
     elif ref.transport == OCI_ARCHIVE:
+        from distill.transports import oci_archive
+
         oci_archive.write(artifact, _path(ref), tag=ref.tag)
     elif ref.transport == DOCKER_ARCHIVE:
+        from distill.transports import docker_archive
+
         names = [f"{ref.name}:{ref.tag}"] if ref.name else []
         docker_archive.write(pick_image(artifact), _path(ref), names=names, progress=progress)
     elif ref.transport == DOCKER_DAEMON:
+        from distill.transports import docker_daemon
+
         name, tag = ref.name or "", ref.tag or "latest"
         docker_daemon.write(pick_image(artifact), name=name, tag=tag, progress=progress)
     elif ref.transport == DOCKER:
@@ -99,10 +105,16 @@ def read_artifact(ref: Reference, work_dir: Path, *, check_diff_ids: bool = True
     leave it off since the compressed digests already pin the content.
     """
     if ref.transport == OCI:
+        from distill.transports import oci_layout
+
         return oci_layout.read(_path(ref), tag=ref.tag, check_diff_ids=check_diff_ids)
     if ref.transport == OCI_ARCHIVE:
+        from distill.transports import oci_archive
+
         return oci_archive.read(_path(ref), tag=ref.tag, work_dir=work_dir)
     if ref.transport == DOCKER_ARCHIVE:
+        from distill.transports import docker_archive
+
         name = f"{ref.name}:{ref.tag}" if ref.name else None
         return docker_archive.read(_path(ref), work_dir, name=name)
     if ref.transport == DOCKER:
