@@ -14,7 +14,9 @@ present is trusted without hashing it again.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -46,9 +48,20 @@ class DownloadRequest:
     size: int | None = None
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process (loading the CA store is the slow part).
+
+    It trusts the system's CA store, as apt does, so a mirror behind a company
+    CA that the host trusts works without extra settings.
+    """
+    return ssl.create_default_context()
+
+
 def new_client(*, jobs: int = 8) -> httpx.Client:
     """An HTTP client set up for mirrors: redirects followed, no content encoding."""
     return httpx.Client(
+        verify=_tls_context(),
         follow_redirects=True,
         timeout=httpx.Timeout(60.0, connect=15.0),
         limits=httpx.Limits(max_connections=jobs, max_keepalive_connections=jobs),

@@ -102,7 +102,8 @@ def open_client() -> httpx.Client:
 
 
 def _client() -> httpx.Client:
-    transport = httpx.HTTPTransport(uds=str(socket_path()))
+    # A unix socket carries no TLS: skip building a context (it loads a CA store).
+    transport = httpx.HTTPTransport(uds=str(socket_path()), verify=False)
     return httpx.Client(transport=transport, base_url=_BASE_URL, timeout=_TIMEOUT)
 
 
