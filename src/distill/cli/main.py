@@ -8,6 +8,7 @@ errors exit 2; ``--debug`` shows tracebacks.
 from __future__ import annotations
 
 import errno
+import os
 import importlib
 import sys
 import traceback
@@ -144,6 +145,8 @@ def schema() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run distill with ``argv`` (default: the process arguments); return the exit code."""
+    # distill uses no pydantic plugins; looking for them scans every installed package.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
