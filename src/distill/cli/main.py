@@ -8,8 +8,8 @@ errors exit 2; ``--debug`` shows tracebacks.
 from __future__ import annotations
 
 import errno
-import os
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
