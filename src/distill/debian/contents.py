@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 from isal import igzip
 
-from distill.debian.download import fetch_verified, new_client
+from distill.debian.download import client_or_new, fetch_verified
 from distill.debian.release import Release
-from distill.debian.repository import fetch_release, release_file_url
+from distill.debian.repository import fetch_releases, release_file_url
 from distill.debian.sources import Source
 from distill.errors import ConfigError, FormatError
 from distill.fsutil import atomic_write_bytes
@@ -81,21 +81,15 @@ def load_contents(
 ) -> LibraryContents:
     """The shared libraries of every suite and component of ``sources`` for ``arch``."""
     folders = frozenset(library_folders(arch))
-    http = client if client is not None else new_client()
     merged: dict[str, tuple[str, ...]] = {}
-    try:
-        for source in sources:
-            for suite in source.suites:
-                release = fetch_release(http, source, suite, cache=cache)
-                for component in source.components:
-                    part = _load_one(http, release, source=source, suite=suite,
-                                     component=component, arch=arch, folders=folders,
-                                     cache=cache, progress=progress)
-                    for path, packages in part.items():
-                        merged[path] = tuple(dict.fromkeys(merged.get(path, ()) + packages))
-    finally:
-        if client is None:
-            http.close()
+    with client_or_new(client) as http:
+        for source, suite, release in fetch_releases(sources, cache=cache, client=http):
+            for component in source.components:
+                part = _load_one(http, release, source=source, suite=suite,
+                                 component=component, arch=arch, folders=folders,
+                                 cache=cache, progress=progress)
+                for path, packages in part.items():
+                    merged[path] = tuple(dict.fromkeys(merged.get(path, ()) + packages))
     return LibraryContents(arch=arch, paths=merged)
 
 

@@ -13,6 +13,7 @@ present is trusted without hashing it again.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -67,6 +68,16 @@ def new_client(*, jobs: int = 8) -> httpx.Client:
         limits=httpx.Limits(max_connections=jobs, max_keepalive_connections=jobs),
         headers={"User-Agent": f"distill/{__version__}", "Accept-Encoding": "identity"},
     )
+
+
+@contextlib.contextmanager
+def client_or_new(client: httpx.Client | None) -> Iterator[httpx.Client]:
+    """``client`` as it is, or a new one that is closed when the block ends."""
+    if client is not None:
+        yield client
+        return
+    with new_client() as own:
+        yield own
 
 
 def cached_path(cache: Path, sha256: str) -> Path:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from distill.debian.download import fetch_bytes, fetch_verified, new_client
+from distill.debian.download import client_or_new, fetch_bytes, fetch_verified
 from distill.debian.packages import parse_packages, read_index
 from distill.debian.records import PackageRecord
 from distill.debian.release import FileEntry, Release, parse_release, verify_inrelease
@@ -59,13 +59,22 @@ def load_packages(
     client: httpx.Client | None = None,
 ) -> list[PackageRecord]:
     """Every package record for ``arch`` (and ``all``) from every suite of ``sources``."""
-    http = client if client is not None else new_client()
-    try:
+    with client_or_new(client) as http:
         indexes = current_indexes(sources, arch=arch, cache=cache, client=http)
         return load_records(indexes, cache=cache, progress=progress, client=http)
-    finally:
-        if client is None:
-            http.close()
+
+
+def fetch_releases(
+    sources: Sequence[Source], *, cache: Path, client: httpx.Client | None = None
+) -> list[tuple[Source, str, Release]]:
+    """Every suite's InRelease, fetched afresh and verified, as (source, suite, release)."""
+    pairs = [(source, suite) for source in sources for suite in source.suites]
+    with client_or_new(client) as http, ThreadPoolExecutor(max(1, len(pairs))) as pool:
+        # The fetches and gpgv runs wait on the network and a subprocess: overlap them.
+        releases = list(pool.map(
+            lambda pair: fetch_release(http, pair[0], pair[1], cache=cache), pairs))
+    return [(source, suite, release)
+            for (source, suite), release in zip(pairs, releases, strict=True)]
 
 
 def current_indexes(
@@ -76,21 +85,11 @@ def current_indexes(
     Their SHA-256s identify the repository state, so callers can key caches
     of anything derived from the records on them.
     """
-    http = client if client is not None else new_client()
-    try:
-        pairs = [(source, suite) for source in sources for suite in source.suites]
-        # InRelease fetches and gpgv runs wait on the network and a subprocess: overlap them.
-        with ThreadPoolExecutor(max_workers=max(1, len(pairs))) as pool:
-            releases = list(pool.map(
-                lambda pair: fetch_release(http, pair[0], pair[1], cache=cache), pairs))
-        return [
-            index
-            for (source, suite), release in zip(pairs, releases, strict=True)
-            for index in _indexes(release, source=source, suite=suite, arch=arch)
-        ]
-    finally:
-        if client is None:
-            http.close()
+    return [
+        index
+        for source, suite, release in fetch_releases(sources, cache=cache, client=client)
+        for index in _indexes(release, source=source, suite=suite, arch=arch)
+    ]
 
 
 def load_records(
@@ -101,15 +100,11 @@ def load_records(
     client: httpx.Client | None = None,
 ) -> list[PackageRecord]:
     """The records of ``indexes``, from the parsed cache or downloaded and verified."""
-    http = client if client is not None else new_client()
-    try:
+    with client_or_new(client) as http:
         records: list[PackageRecord] = []
         for index in indexes:
             records += _load_index(http, index, cache=cache, progress=progress)
         return records
-    finally:
-        if client is None:
-            http.close()
 
 
 def fetch_release(client: httpx.Client, source: Source, suite: str, *, cache: Path) -> Release:
