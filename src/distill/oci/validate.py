@@ -8,19 +8,17 @@ its decompressed tar's diff_id and size (skipped with ``quick=True``).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import tarfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Protocol
 
 import zstandard
 
 from distill.errors import FormatError
 from distill.oci import media_types
+from distill.oci.blobs import open_layer_tar
 from distill.oci.digest import check_digest
 from distill.oci.model import Image, ImageIndex, Layer
 
@@ -144,7 +142,7 @@ def _check_blob(layer: Layer, where: str) -> None:
 
 def _check_tar(layer: Layer, where: str) -> None:
     try:
-        with _decompressed(layer) as source:
+        with open_layer_tar(layer.path, layer.media_type) as source:
             reader = _HashingReader(source)
             with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
                 for _member in tar:
@@ -163,20 +161,6 @@ def _check_tar(layer: Layer, where: str) -> None:
 
 class _Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
-
-
-@contextmanager
-def _decompressed(layer: Layer) -> Iterator[_Readable]:
-    """The layer's tar stream, decompressed as its media type says."""
-    with layer.path.open("rb") as raw:
-        if layer.media_type == media_types.OCI_LAYER_ZSTD:
-            with zstandard.ZstdDecompressor().stream_reader(raw) as stream:
-                yield stream
-        elif layer.media_type == media_types.OCI_LAYER:
-            yield raw
-        else:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                yield unzipped
 
 
 class _HashingReader:

@@ -21,14 +21,12 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
-
-import zstandard
-from isal import igzip
+from typing import IO, Any, BinaryIO
 
 from distill.errors import FormatError, IntegrityError, TransportError
 from distill.fsutil import atomic_writer
 from distill.oci import media_types
+from distill.oci.blobs import READ_ERRORS, open_layer_tar
 from distill.oci.digest import digest_hex
 from distill.oci.model import Image, Layer, Platform, canonical_json
 from distill.progress import SILENT, Progress, Task
@@ -179,20 +177,10 @@ def _write_body(out: BinaryIO, member: Member, task: Task) -> int:
 @contextlib.contextmanager
 def _layer_tar(path: Path, media_type: str) -> Iterator[IO[bytes]]:
     try:
-        raw = path.open("rb")
-    except OSError as exc:
+        with open_layer_tar(path, media_type) as stream:
+            yield stream
+    except (FormatError, *READ_ERRORS) as exc:
         raise TransportError(f"cannot read layer {path}: {exc}") from exc
-    with raw:
-        if media_type in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP):
-            with igzip.IGzipFile(fileobj=raw, mode="rb") as gz:  # type: ignore[no-untyped-call]
-                yield cast(IO[bytes], gz)
-        elif media_type == media_types.OCI_LAYER_ZSTD:
-            with zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True) as zs:
-                yield zs
-        elif media_type == media_types.OCI_LAYER:
-            yield raw
-        else:
-            raise TransportError(f"layer {path}: unsupported media type {media_type}")
 
 
 # Reading

@@ -9,23 +9,18 @@ Layer blobs are hard-linked from the layer files when possible, else copied.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import hashlib
-import io
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any, cast
-
-import zstandard
-from isal import igzip
+from typing import Any
 
 from distill.errors import FormatError, IntegrityError, TransportError
 from distill.fsutil import atomic_dir, atomic_write_bytes, atomic_writer
 from distill.oci import media_types
+from distill.oci.blobs import file_digest, measure_blob, size_hint
 from distill.oci.digest import digest_hex, sha256_digest
 from distill.oci.model import (
     Artifact,
@@ -321,80 +316,14 @@ def _read_layer_digest(root: Path, descriptor: Descriptor, diff_id: str) -> Laye
         raise IntegrityError(f"layer blob {blob} does not match its descriptor "
                              f"{descriptor.digest}")
     return Layer(digest=descriptor.digest, size=size, diff_id=diff_id,
-                 uncompressed_size=_size_hint(blob, descriptor.media_type, size),
+                 uncompressed_size=size_hint(blob, descriptor.media_type, size),
                  path=blob, media_type=descriptor.media_type)
-
-
-def _size_hint(blob: Path, media_type: str, size: int) -> int:
-    """The tar's size as the blob declares it, without unpacking (0 when it does not)."""
-    if media_type == media_types.OCI_LAYER:
-        return size
-    if media_type not in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP) or size < 4:
-        return 0
-    with blob.open("rb") as handle:
-        handle.seek(size - 4)
-        return int.from_bytes(handle.read(4), "little")  # gzip ISIZE: the tar size mod 2**32
 
 
 def _file_digest(path: Path) -> str | None:
     try:
-        with path.open("rb") as handle:
-            return "sha256:" + hashlib.file_digest(handle, "sha256").hexdigest()
+        return file_digest(path)
     except OSError:
         return None
 
-
-def measure_blob(path: Path, media_type: str) -> tuple[str, int, str, int]:
-    """Digest and size of the blob at ``path`` and of the tar inside it (its diff_id)."""
-    outer, inner = hashlib.sha256(), hashlib.sha256()
-    size = uncompressed = 0
-    try:
-        with path.open("rb") as raw, _decompressing(_Hashing(raw, outer), media_type) as tar:
-            while chunk := tar.read(_CHUNK):
-                inner.update(chunk)
-                uncompressed += len(chunk)
-            size = raw.tell()
-    except (OSError, EOFError, zstandard.ZstdError) as exc:
-        raise FormatError(f"cannot read layer blob {path}: {exc}") from exc
-    return f"sha256:{outer.hexdigest()}", size, f"sha256:{inner.hexdigest()}", uncompressed
-
-
-class _Hashing(io.RawIOBase):
-    """A read-only stream that hashes what is read through it."""
-
-    def __init__(self, raw: IO[bytes], digest: hashlib._Hash) -> None:
-        super().__init__()
-        self._raw, self._digest = raw, digest
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
-        buffer[: len(data)] = data
-        self._digest.update(data)
-        return len(data)
-
-    def readable(self) -> bool:
-        return True
-
-
-@contextlib.contextmanager
-def _decompressing(raw: Any, media_type: str) -> Iterator[IO[bytes]]:
-    if media_type in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP):
-        with igzip.IGzipFile(fileobj=raw, mode="rb") as stream:  # type: ignore[no-untyped-call]
-            yield cast(IO[bytes], stream)
-            _drain(raw)
-    elif media_type == media_types.OCI_LAYER_ZSTD:
-        with zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True) as stream:
-            yield stream
-            _drain(raw)
-    elif media_type == media_types.OCI_LAYER:
-        yield raw
-        _drain(raw)
-    else:
-        raise FormatError(f"unsupported layer media type {media_type!r}")
-
-
-def _drain(raw: Any) -> None:
-    """Read any trailing bytes so the outer digest covers the whole blob."""
-    while raw.read(_CHUNK):
-        pass
 

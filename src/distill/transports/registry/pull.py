@@ -9,19 +9,16 @@ digest already pins the content. Layers are downloaded several at a time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
-
-import zstandard
-from isal import igzip
+from typing import Any
 
 from distill.errors import FormatError, IntegrityError
 from distill.oci import media_types
+from distill.oci.blobs import size_hint, tar_digest
 from distill.oci.digest import digest_hex
 from distill.oci.model import Artifact, Image, ImageIndex, Layer, Platform
 from distill.progress import SILENT, Progress
@@ -145,7 +142,7 @@ def _layer(fetch: _Fetch, doc: Mapping[str, Any], diff_id: str, blobs: Path) -> 
         return Layer(digest=digest, size=size, diff_id=diff_id,
                      uncompressed_size=size_hint(target, media_type, size), path=target,
                      media_type=media_type)
-    actual, uncompressed = measure_tar(target, media_type)
+    actual, uncompressed = tar_digest(target, media_type)
     if actual != diff_id:
         raise IntegrityError(f"layer {digest} of {client.host}/{repository} unpacks to "
                              f"{actual}, its config says {diff_id}")
@@ -153,36 +150,3 @@ def _layer(fetch: _Fetch, doc: Mapping[str, Any], diff_id: str, blobs: Path) -> 
                  path=target, media_type=media_type)
 
 
-def size_hint(path: Path, media_type: str, size: int) -> int:
-    """The tar's size as the blob declares it (the gzip trailer), 0 when it does not."""
-    if media_type == media_types.OCI_LAYER:
-        return size
-    if media_type not in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP) or size < 4:
-        return 0
-    with path.open("rb") as handle:
-        handle.seek(size - 4)
-        return int.from_bytes(handle.read(4), "little")  # ISIZE: the tar size mod 2**32
-
-
-def measure_tar(path: Path, media_type: str) -> tuple[str, int]:
-    """The digest and size of the tar inside layer blob ``path``."""
-    digest, total = hashlib.sha256(), 0
-    try:
-        with path.open("rb") as raw, _open_tar(raw, media_type) as tar:
-            while piece := tar.read(_CHUNK):
-                digest.update(piece)
-                total += len(piece)
-    except (OSError, EOFError, zstandard.ZstdError) as exc:
-        raise FormatError(f"cannot unpack layer blob {path}: {exc}") from exc
-    return f"sha256:{digest.hexdigest()}", total
-
-
-def _open_tar(raw: IO[bytes], media_type: str) -> IO[bytes]:
-    if media_type in (media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP):
-        return cast(IO[bytes], igzip.IGzipFile(fileobj=raw, mode="rb"))  # type: ignore[no-untyped-call]
-    if media_type == media_types.OCI_LAYER_ZSTD:
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return cast(IO[bytes], reader)
-    if media_type == media_types.OCI_LAYER:
-        return raw
-    raise FormatError(f"unsupported layer media type {media_type!r}")
