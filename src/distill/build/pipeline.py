@@ -49,7 +49,6 @@ from distill.config import Config
 from distill.debian.lock import LockedPackage, read_lock
 from distill.errors import ConfigError
 from distill.flavors import flavor_entrypoint, flavor_env, variant_settings
-from distill.flavors.model import no_files
 from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
 from distill.oci.config import HistoryEntry, config_bytes, rfc3339
@@ -155,9 +154,8 @@ def _image(context: BuildContext, plan: PackagePlan) -> Image:
             history.append(HistoryEntry(_describe_packages(
                 f"distill {flavor.name} flavor ({config.release})", plan.group(flavor.name))))
     _add_app_layers(context, plan, layers, history)
-    base_has_accounts = any(f.generate is not no_files for f in context.chain
-                            if f.name != "busybox")
-    accounts = plan_accounts(config, base_has_accounts=base_has_accounts)
+    accounts = plan_accounts(
+        config, base_has_accounts=any(f.writes_accounts for f in context.chain))
     app = files_layer(context, accounts)
     if app is not None:
         layers.append(app)

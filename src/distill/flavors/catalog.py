@@ -100,6 +100,7 @@ STATIC = Flavor(
     ignore_deps=_SCRIPT_ONLY_DEPS,
     env=frozen_env({"PATH": DEFAULT_PATH, "SSL_CERT_FILE": CA_BUNDLE_PATH}),
     generate=static_files,
+    writes_accounts=True,
     # tzdata's leap-second zones (TZ=right/...): POSIX time has no leap seconds,
     # and no runtime's default zone lives there; a third of the static image.
     drop_trees=("/usr/share/zoneinfo/right",),

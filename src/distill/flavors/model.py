@@ -60,6 +60,8 @@ class Flavor:
     """The image's entrypoint unless a child flavor or the configuration sets one."""
     generate: Generator = no_files
     """Adds the flavor's generated files to its layer's tree."""
+    writes_accounts: bool = False
+    """Whether ``generate`` writes distroless's /etc/passwd and /etc/group."""
     drop_trees: tuple[str, ...] = ()
     """Folders left out of this flavor's packages, beyond :mod:`distill.rootfs.slim`'s."""
     drop_suffixes: tuple[str, ...] = ()
