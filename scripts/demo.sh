@@ -49,5 +49,5 @@ done
 echo "health: $status"
 python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:18080/").read().decode(), end="")'
 echo "== a shell is not there:"
-docker run --rm --network none --entrypoint sh hello:1.0 2>&1 | tail -1 || true
+docker run --rm --network none --entrypoint sh hello:1.0 2>&1 | grep -o 'exec: "sh": [^:]*' || true
 [ "$status" = healthy ]
