@@ -364,3 +364,22 @@ def _c_compile(work: Path, source_text: str, *, static: bool, libs: Sequence[str
     command += [f"-l{lib}" for lib in libs]
     _run_compiler(command, env=dict(os.environ), cwd=work, what="gcc")
     return output
+
+
+@pytest.fixture(scope="session")
+def private_layers_cache(
+    distill_cache_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A cache root with a layer store of its own that shares the test cache's downloads."""
+    root = tmp_path_factory.mktemp("private-layers-cache")
+    shared = distill_cache_root / "debian"
+    shared.mkdir(parents=True, exist_ok=True)
+    (root / "debian").symlink_to(shared, target_is_directory=True)
+    return root
+
+
+@pytest.fixture
+def use_private_layers_cache(private_layers_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point ``DISTILL_CACHE`` at :func:`private_layers_cache` for one test."""
+    monkeypatch.setenv("DISTILL_CACHE", str(private_layers_cache))
+    return private_layers_cache

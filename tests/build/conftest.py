@@ -80,23 +80,6 @@ def hello_binary_v2(c_build: Callable[..., Path]) -> Path:
 
 
 @pytest.fixture(scope="session")
-def build_cache(distill_cache_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache whose layer store is private and whose Debian downloads are shared."""
-    root = tmp_path_factory.mktemp("build-cache")
-    shared = distill_cache_root / "debian"
-    shared.mkdir(parents=True, exist_ok=True)
-    (root / "debian").symlink_to(shared, target_is_directory=True)
-    return root
-
-
-@pytest.fixture
-def use_build_cache(build_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point ``DISTILL_CACHE`` at :func:`build_cache` for one test."""
-    monkeypatch.setenv("DISTILL_CACHE", str(build_cache))
-    return build_cache
-
-
-@pytest.fixture(scope="session")
 def hello_config(
     hello_binary: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Config:
@@ -105,7 +88,7 @@ def hello_config(
 
 
 @pytest.fixture(scope="session")
-def hello_build(host_mirror: str, hello_config: Config, build_cache: Path) -> BuildResult:
-    """The example built once for the session (amd64) in :func:`build_cache`."""
-    with cache_env(build_cache):
+def hello_build(host_mirror: str, hello_config: Config, private_layers_cache: Path) -> BuildResult:
+    """The example built once for the session (amd64) in :func:`private_layers_cache`."""
+    with cache_env(private_layers_cache):
         return build(hello_config)

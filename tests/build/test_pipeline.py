@@ -77,7 +77,7 @@ def test_hello_runtime_config(hello_build: BuildResult) -> None:
 
 
 def test_static_layer_is_the_layer_of_distill_base(
-    hello_build: BuildResult, use_build_cache: Path, tmp_path: Path,
+    hello_build: BuildResult, use_private_layers_cache: Path, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     layout = tmp_path / "base"
@@ -89,21 +89,22 @@ def test_static_layer_is_the_layer_of_distill_base(
 
 
 def test_second_build_comes_from_the_layer_store(
-    hello_build: BuildResult, hello_config: Config, build_cache: Path,
-    use_build_cache: Path,
+    hello_build: BuildResult, hello_config: Config, private_layers_cache: Path,
+    use_private_layers_cache: Path,
 ) -> None:
-    before = blob_snapshot(build_cache)
+    before = blob_snapshot(private_layers_cache)
     again = build(hello_config)
-    assert blob_snapshot(build_cache) == before
+    assert blob_snapshot(private_layers_cache) == before
     assert the_image(again).digest == the_image(hello_build).digest
     assert {layer.path.name for layer in the_image(again).layers} <= set(before)
-    leftovers = [p for p in (build_cache / "layers").rglob("*") if p.name.endswith(".tmp")]
+    leftovers = [p for p in (private_layers_cache / "layers").rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == []
 
 
 def test_a_changed_binary_changes_only_the_last_layer(
     hello_build: BuildResult, hello_binary_v2: Path,
-    make_hello_project: Callable[[Path, Path], Path], use_build_cache: Path, tmp_path: Path,
+    make_hello_project: Callable[[Path, Path], Path], use_private_layers_cache: Path,
+    tmp_path: Path,
 ) -> None:
     changed = build(load_config(make_hello_project(tmp_path, hello_binary_v2)))
     old, new = the_image(hello_build).layers, the_image(changed).layers
@@ -113,7 +114,7 @@ def test_a_changed_binary_changes_only_the_last_layer(
 
 
 def test_two_architectures_give_an_index(
-    hello_build: BuildResult, hello_config: Config, use_build_cache: Path,
+    hello_build: BuildResult, hello_config: Config, use_private_layers_cache: Path,
 ) -> None:
     result = build(hello_config, archs=["amd64", "arm64"])
     assert isinstance(result.artifact, ImageIndex)
@@ -128,7 +129,7 @@ def test_two_architectures_give_an_index(
 
 
 def test_source_date_epoch_sets_the_times(
-    hello_config: Config, use_build_cache: Path, monkeypatch: pytest.MonkeyPatch,
+    hello_config: Config, use_private_layers_cache: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(os.environ, "SOURCE_DATE_EPOCH", "1700000000")
     image = the_image(build(hello_config))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from types import MappingProxyType
 
@@ -18,22 +17,9 @@ from distill.build.plan import (
 from distill.build.resolution import locked_plans
 from distill.config import parse_config
 from distill.debian.lock import Lock, LockedPackage, read_lock, write_lock
-from distill.debian.records import PackageRecord
 from distill.errors import LockError, ResolveError
 from distill.flavors import Flavor
-
-
-def record(name: str, version: str = "1.0", *, depends: str = "",
-           arch: str = "amd64") -> PackageRecord:
-    """A hand-made Packages record."""
-    sha = hashlib.sha256(f"{name} {version} {arch}".encode()).hexdigest()
-    return PackageRecord(
-        name=name, version=version, architecture=arch,
-        filename=f"pool/main/{name[0]}/{name}/{name}_{version}_{arch}.deb", size=100,
-        sha256=sha, suite="bookworm", component="main", uri="http://mirror.invalid/debian",
-        depends=depends,
-    )
-
+from support.records import record
 
 ROOT = Flavor(name="root", parent=None,
               packages=MappingProxyType({"bookworm": ("a",)}), data_packages=("certs",),
@@ -90,7 +76,7 @@ def test_data_packages_are_read_not_installed() -> None:
 
 
 def test_packages_of_other_architectures_are_ignored() -> None:
-    index = [*INDEX, record("a", "9.0", depends="c", arch="arm64")]
+    index = [*INDEX, record("a", "9.0", depends="c", architecture="arm64")]
     plan = plan_from_index(index, arch="amd64", release="bookworm", chain=(ROOT,), extra=[])
     assert [(p.name, p.version) for p in plan.group("root")] == [("a", "1.0"), ("c", "2.0")]
 

@@ -74,23 +74,6 @@ def hello_dir(c_build: Callable[..., Path], tmp_path_factory: pytest.TempPathFac
     return folder
 
 
-@pytest.fixture(scope="session")
-def cli_cache_root(distill_cache_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache with a private layer store and the shared test cache's Debian downloads."""
-    root = tmp_path_factory.mktemp("cli-cache")
-    shared = distill_cache_root / "debian"
-    shared.mkdir(parents=True, exist_ok=True)
-    (root / "debian").symlink_to(shared, target_is_directory=True)
-    return root
-
-
-@pytest.fixture
-def cli_cache(cli_cache_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point ``DISTILL_CACHE`` at :func:`cli_cache_root` for one test."""
-    monkeypatch.setenv("DISTILL_CACHE", str(cli_cache_root))
-    return cli_cache_root
-
-
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 2 MiB tmpfs mounted on a fresh folder; skips when mounting is not permitted."""

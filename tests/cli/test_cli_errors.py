@@ -116,7 +116,7 @@ def test_unknown_base_variant(run_cli: RunCli) -> None:
 
 
 @pytest.mark.mirror
-def test_unknown_package(run_cli: RunCli, tmp_path: Path, cli_cache: Path) -> None:
+def test_unknown_package(run_cli: RunCli, tmp_path: Path, use_private_layers_cache: Path) -> None:
     config = write_yaml(tmp_path, "name: x\npackages: [no-such-package-distill]\n")
     line = one_error_line(run_cli("build", "-f", str(config), "-o", f"oci:{tmp_path / 'out'}"))
     assert "unknown package 'no-such-package-distill'" in line
@@ -124,7 +124,7 @@ def test_unknown_package(run_cli: RunCli, tmp_path: Path, cli_cache: Path) -> No
 
 
 @pytest.mark.mirror
-def test_missing_files_src(run_cli: RunCli, tmp_path: Path, cli_cache: Path) -> None:
+def test_missing_files_src(run_cli: RunCli, tmp_path: Path, use_private_layers_cache: Path) -> None:
     config = write_yaml(tmp_path, "name: x\nfiles: [{src: ./bin/app, dst: /app}]\n")
     line = one_error_line(run_cli("build", "-f", str(config), "-o", f"oci:{tmp_path / 'out'}"))
     assert line == f"error: files[0].src: {tmp_path / 'bin' / 'app'}: no such file or folder"
@@ -169,7 +169,7 @@ def build_args(hello_dir: Path, output: Path) -> list[str]:
 
 @pytest.mark.mirror
 def test_full_disk_under_the_output(
-    run_cli: RunCli, hello_dir: Path, cli_cache: Path, small_tmpfs: Path
+    run_cli: RunCli, hello_dir: Path, use_private_layers_cache: Path, small_tmpfs: Path
 ) -> None:
     ballast = small_tmpfs / "ballast"
     ballast.write_bytes(bytes(1600 * 1024))  # leaves less room than the image needs

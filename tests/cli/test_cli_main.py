@@ -60,7 +60,7 @@ def test_schema_prints_the_json_schema(run_cli: RunCli) -> None:
 
 @pytest.mark.mirror
 def test_build_writes_the_layout_and_prints_the_table(
-    run_cli: RunCli, hello_dir: Path, cli_cache: Path, tmp_path: Path
+    run_cli: RunCli, hello_dir: Path, use_private_layers_cache: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     outcome = run_cli("build", "-f", str(hello_dir / "distill.yaml"), "-o", f"oci:{out}")
@@ -74,7 +74,7 @@ def test_build_writes_the_layout_and_prints_the_table(
 
 @pytest.mark.mirror
 def test_build_default_output_and_quiet(
-    run_cli: RunCli, hello_dir: Path, cli_cache: Path, tmp_path: Path,
+    run_cli: RunCli, hello_dir: Path, use_private_layers_cache: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     project = tmp_path / "project"
@@ -90,7 +90,7 @@ def test_build_default_output_and_quiet(
 
 @pytest.mark.mirror
 def test_lock_then_locked_build_gives_the_same_image(
-    run_cli: RunCli, hello_dir: Path, cli_cache: Path, tmp_path: Path
+    run_cli: RunCli, hello_dir: Path, use_private_layers_cache: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -112,7 +112,7 @@ def test_lock_then_locked_build_gives_the_same_image(
 
 @pytest.mark.mirror
 def test_base_command_tags_with_the_variant(
-    run_cli: RunCli, cli_cache: Path, tmp_path: Path
+    run_cli: RunCli, use_private_layers_cache: Path, tmp_path: Path
 ) -> None:
     outcome = run_cli("-q", "base", "static:nonroot", "-o", f"oci:{tmp_path / 'base'}")
     assert outcome.code == 0, outcome.err
@@ -153,9 +153,9 @@ def _run_with_stderr_on(script: Path, args: list[str], *, tty: bool, cwd: Path,
 
 @pytest.mark.mirror
 def test_progress_bars_only_on_a_terminal(
-    distill_script: Path, hello_dir: Path, cli_cache: Path, tmp_path: Path
+    distill_script: Path, hello_dir: Path, use_private_layers_cache: Path, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "DISTILL_CACHE": str(cli_cache), "TERM": "xterm"}
+    env = {**os.environ, "DISTILL_CACHE": str(use_private_layers_cache), "TERM": "xterm"}
     env.pop("NO_COLOR", None)
     args = ["build", "-f", str(hello_dir / "distill.yaml")]
     code, piped = _run_with_stderr_on(distill_script, [*args, "-o", f"oci:{tmp_path / 'p'}"],

@@ -11,23 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from distill.debian.index import PackageIndex, compare_versions, parse_provides
-from distill.debian.records import PackageRecord
-
-
-def record(name: str, version: str, **extra: str) -> PackageRecord:
-    """A hand-made Packages record; ``extra`` overrides any field."""
-    fields: dict[str, str] = {"architecture": "amd64", "suite": "bookworm", **extra}
-    return PackageRecord(
-        name=name,
-        version=version,
-        filename=f"pool/main/{name[0]}/{name}/{name}_{version}_{fields['architecture']}.deb",
-        size=1000,
-        sha256="0" * 64,
-        component="main",
-        uri="http://mirror.invalid/debian",
-        **fields,  # type: ignore[arg-type]
-    )
-
+from support.records import record
 
 KNOWN_ORDER = [
     "0.9",

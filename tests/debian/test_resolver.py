@@ -7,26 +7,11 @@ from pathlib import Path
 import pytest
 
 from distill.debian.index import PackageIndex
-from distill.debian.records import PackageRecord
 from distill.debian.repository import load_packages
 from distill.debian.resolver import parse_relations, parse_request, resolve
 from distill.debian.sources import debian_sources_for, read_host_sources
 from distill.errors import ResolveError
-
-
-def record(name: str, version: str = "1.0", **extra: str) -> PackageRecord:
-    """A hand-made Packages record; ``extra`` overrides any field."""
-    fields: dict[str, str] = {"architecture": "amd64", "suite": "bookworm", **extra}
-    return PackageRecord(
-        name=name,
-        version=version,
-        filename=f"pool/main/{name[0]}/{name}/{name}_{version}_{fields['architecture']}.deb",
-        size=1000,
-        sha256="0" * 64,
-        component="main",
-        uri="http://mirror.invalid/debian",
-        **fields,  # type: ignore[arg-type]
-    )
+from support.records import record
 
 
 def installed(index: PackageIndex, *requests: str, **kwargs: object) -> dict[str, str]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,29 +11,10 @@ from pathlib import Path
 import pytest
 
 from distill.debian.deb import DebArchive, read_deb
+from support.debs import apt_download
 
 PACKAGES = ("base-files", "netbase", "tzdata", "media-types", "ca-certificates", "libc6")
 """Downloaded once per session with the host's apt (bookworm, amd64 on this host)."""
-
-
-def apt_download(names: Sequence[str], folder: Path) -> dict[str, Path]:
-    """Download ``names`` with ``apt-get download`` into ``folder``; skip if apt cannot."""
-    apt_get = shutil.which("apt-get")
-    if apt_get is None:
-        pytest.skip("apt-get is not installed")
-    folder.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [apt_get, "download", *names], cwd=folder, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        pytest.skip(f"apt-get download {' '.join(names)} failed: {result.stderr.strip()}")
-    found: dict[str, Path] = {}
-    for name in names:
-        matches = sorted(folder.glob(f"{name}_*.deb"))
-        if len(matches) != 1:
-            pytest.skip(f"apt-get download left {len(matches)} files for {name}")
-        found[name] = matches[0]
-    return found
 
 
 @pytest.fixture(scope="session")
