@@ -41,11 +41,13 @@ URL = "http://127.0.0.1:8080/health"
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        # Recorded before answering: the probe exits on the status line, and a test
+        # may look at what was seen as soon as it has.
+        self.server.seen.append(self.requestline)  # type: ignore[attr-defined]
         status = {"/health": 200, "/created": 204, "/moved": 301, "/boom": 500}.get(self.path, 404)
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        self.server.seen.append(self.requestline)  # type: ignore[attr-defined]
 
     def log_message(self, *args: Any) -> None:
         return
