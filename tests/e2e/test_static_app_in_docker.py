@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tarfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +12,11 @@ from typing import Any
 import pytest
 from e2e_support import HelloImage, run_distill
 
+from support.docker import wait_for_health
+
 pytestmark = [pytest.mark.mirror, pytest.mark.docker, pytest.mark.tools("go")]
 
 NONROOT = 65532
-HEALTH_POLLS = 240
 """Polls of the health status, 0.5 s apart: an upper bound, never a timing target."""
 
 
@@ -81,13 +81,7 @@ def test_docker_load_and_docker_daemon_give_the_same_image(
 
 
 def test_the_server_becomes_healthy_as_nonroot(docker_cli: Any, running: str) -> None:
-    status = ""
-    for _ in range(HEALTH_POLLS):
-        status = docker_cli("inspect", "--format", "{{.State.Health.Status}}",
-                            running).stdout.strip()
-        if status != "starting":
-            break
-        time.sleep(0.5)
+    status = wait_for_health(docker_cli, running)
     assert status == "healthy", docker_cli("logs", running, check=False).stderr
 
     processes = docker_cli("top", running, "-o", "pid,uid,gid,args").stdout.splitlines()[1:]

@@ -14,6 +14,7 @@ from distill.build.pipeline import BuildResult, build
 from distill.config import parse_config
 from distill.transports import write_artifact
 from distill.transports.reference import parse_reference
+from support.tls import make_test_ca
 
 BuildImage = Callable[..., BuildResult]
 LoadImage = Callable[..., str]
@@ -82,23 +83,6 @@ def exported_paths(image: str) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def test_ca(tmp_path_factory: pytest.TempPathFactory, require_tool: Callable[[str], Path]) -> Path:
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with ca.pem, and leaf.pem/leaf.key for 127.0.0.1 and localhost, signed by it."""
-    openssl = str(require_tool("openssl"))
-    folder = tmp_path_factory.mktemp("test-ca")
-
-    def run(*args: str) -> None:
-        subprocess.run([openssl, *args], cwd=folder, capture_output=True, check=True)
-
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-        "-days", "3650", "-subj", "/CN=distill test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr",
-        "-subj", "/CN=localhost")
-    (folder / "leaf.ext").write_text(
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
-        "basicConstraints=CA:FALSE\n", encoding="ascii")
-    run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "leaf.pem", "-days", "3650", "-extfile", "leaf.ext")
-    return folder
+    return make_test_ca(tmp_path_factory.mktemp("test-ca")).ca.parent

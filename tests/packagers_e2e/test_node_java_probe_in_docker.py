@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,11 +26,12 @@ import httpx
 import pytest
 import yaml
 
+from support.docker import wait_for_health
+
 pytestmark = [pytest.mark.mirror, pytest.mark.docker]
 
 REPO = Path(__file__).resolve().parents[2]
 HELLO_SOURCE = REPO / "examples" / "hello" / "main.go"
-HEALTH_POLLS = 240
 """Polls of the health status, 0.5 s apart: an upper bound, never a timing target."""
 HEALTH = {"interval": "1s", "timeout": "5s", "retries": 3}
 _DISTILL = [sys.executable, "-c", "from distill.cli.main import run; run()"]
@@ -143,19 +143,8 @@ def run_container(docker_cli: Any) -> Iterator[Callable[..., str]]:
         docker_cli("rm", "--force", name, check=False)
 
 
-def _health(docker_cli: Any, name: str) -> str:
-    status = ""
-    for _ in range(HEALTH_POLLS):
-        status = docker_cli("inspect", "--format", "{{.State.Health.Status}}",
-                            name).stdout.strip()
-        if status != "starting":
-            break
-        time.sleep(0.5)
-    return status
-
-
 def _assert_healthy(docker_cli: Any, name: str) -> None:
-    status = _health(docker_cli, name)
+    status = wait_for_health(docker_cli, name)
     if status != "healthy":
         state = docker_cli("inspect", "--format", "{{json .State}}", name).stdout
         logs = docker_cli("logs", name, check=False)
@@ -205,7 +194,7 @@ def test_distill_probe_reports_a_dead_endpoint_unhealthy(
     built = build_image(tmp_path, "probe-dead", {
         "base": "static", "entrypoint": ["/app/server"], "env": {"PORT": str(_free_port())},
         "files": [{"src": "./server", "dst": "/app/server", "mode": "0755"}]})
-    assert _health(docker_cli, run_container(built.reference)) == "unhealthy"
+    assert wait_for_health(docker_cli, run_container(built.reference)) == "unhealthy"
 
 
 def test_python3_probes_with_its_own_runtime(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,22 +19,15 @@ from distill.rootfs.certificates import (
     read_pem_files,
 )
 from distill.rootfs.tree import FileTree
+from support.tls import make_test_ca
 
 
 @pytest.fixture(scope="module")
 def own_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A self-signed CA certificate made with the real openssl."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed")
-    folder = tmp_path_factory.mktemp("ca")
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-         "-subj", "/CN=distill test CA", "-keyout", str(folder / "key.pem"),
-         "-out", str(folder / "ca.pem")],
-        check=True, capture_output=True,
-    )
-    return folder / "ca.pem"
+    ca = make_test_ca(tmp_path_factory.mktemp("ca"))
+    shutil.copyfile(ca.ca_key, ca.ca.parent / "key.pem")  # the test mixes a key into the file
+    return ca.ca
 
 
 def _crt_count(deb: DebArchive) -> int:

@@ -19,6 +19,7 @@ from distill.rootfs.java_keystore import (
     java_cacerts,
 )
 from distill.rootfs.tree import FileTree
+from support.tls import make_test_ca
 
 SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 SYSTEM_CERTS = Path("/etc/ssl/certs")
@@ -95,17 +96,7 @@ def system_bundle() -> bytes:
 @pytest.fixture(scope="session")
 def test_ca(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A fresh self-signed CA certificate (PEM), made with openssl."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed")
-    folder = tmp_path_factory.mktemp("ca")
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-         "-subj", "/CN=distill test CA", "-keyout", str(folder / "key.pem"),
-         "-out", str(folder / "ca.pem")],
-        capture_output=True, check=True,
-    )
-    return (folder / "ca.pem").read_bytes()
+    return make_test_ca(tmp_path_factory.mktemp("ca")).ca.read_bytes()
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.tls import make_test_ca
+
 USER, PASSWORD = "distill", "s3cret-pass"
 DOCKER_CERTS = Path("/etc/docker/certs.d")
 
@@ -104,28 +106,10 @@ def plain_registry(start_registry: object) -> Registry:
     return Registry(host=f"127.0.0.1:{port}")
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.fail(f"openssl {args[0]} failed: {result.stderr}")
-
-
 def make_ca_and_cert(work: Path) -> tuple[Path, Path, Path]:
     """A throw-away CA and a server certificate for 127.0.0.1 it signed: (ca, cert, key)."""
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=distill test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=work)
-    (work / "ext.cnf").write_text(
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-        "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-    )
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
-             "-out", "server.csr", "-subj", "/CN=127.0.0.1", cwd=work)
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "2", "-out", "server.crt", "-extfile", "ext.cnf",
-             cwd=work)
-    return work / "ca.crt", work / "server.crt", work / "server.key"
+    ca = make_test_ca(work)
+    return ca.ca, ca.leaf, ca.leaf_key
 
 
 @pytest.fixture(scope="session")
