@@ -9,7 +9,7 @@ from debian.deb822 import Deb822, PkgRelation
 
 from distill.debian.deb import read_deb
 from distill.errors import ConfigError
-from distill.flavors import build_flavor_layer, build_flavor_tree, get_flavor
+from distill.flavors import build_flavor_layer, get_flavor
 from distill.rootfs.certificates import CA_BUNDLE_PATH
 from distill.rootfs.tree import FileTree, Kind
 
@@ -135,12 +135,12 @@ MAX_SIZE = int(0.9 * 2 * 1024 * 1024)
 @pytest.fixture(scope="module")
 def static_tree(flavor_debs: dict[str, Path]) -> FileTree:
     static = get_flavor("static")
-    return build_flavor_tree(
+    return build_flavor_layer(
         static,
         release="bookworm",
         installed=[flavor_debs[name] for name in static.packages_for("bookworm")],
         data={"ca-certificates": flavor_debs["ca-certificates"]},
-    )
+    ).tree
 
 
 def _entry(tree: FileTree, path: str):  # type: ignore[no-untyped-def]
@@ -219,24 +219,24 @@ def test_extra_certificate_reaches_the_bundle(
     first = plain[: plain.index(b"-----END CERTIFICATE-----") + 26]
     extra = tmp_path / "extra.pem"
     extra.write_bytes(first)
-    tree = build_flavor_tree(
+    tree = build_flavor_layer(
         get_flavor("static"),
         release="bookworm",
         installed=[flavor_debs["netbase"], flavor_debs["base-files"]],
         data={"ca-certificates": flavor_debs["ca-certificates"]},
         extra_certificates=[extra],
-    )
+    ).tree
     assert _entry(tree, CA_BUNDLE_PATH).data == plain + first
 
 
 def test_missing_data_package_is_a_config_error(flavor_debs: dict[str, Path]) -> None:
     with pytest.raises(ConfigError, match="ca-certificates"):
-        build_flavor_tree(get_flavor("static"), release="bookworm",
-                          installed=[flavor_debs["base-files"]], data={})
+        build_flavor_layer(get_flavor("static"), release="bookworm",
+                            installed=[flavor_debs["base-files"]], data={})
 
 
 def test_scratch_is_empty() -> None:
-    tree = build_flavor_tree(get_flavor("scratch"), release="trixie", installed=[], data={})
+    tree = build_flavor_layer(get_flavor("scratch"), release="trixie", installed=[], data={}).tree
     assert len(tree) == 0
 
 

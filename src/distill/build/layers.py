@@ -17,7 +17,7 @@ from distill.config import Config
 from distill.debian.deb import read_deb
 from distill.debian.lock import LockedPackage
 from distill.errors import ConfigError
-from distill.flavors import Flavor, build_flavor_tree
+from distill.flavors import Flavor, build_flavor_layer
 from distill.flavors.model import no_files
 from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
@@ -64,12 +64,12 @@ def flavor_layer(context: BuildContext, plan: PackagePlan, flavor: Flavor) -> La
     )
     return context.store.build(
         key,
-        lambda: build_flavor_tree(
+        lambda: build_flavor_layer(
             flavor, release=context.config.release,
             installed=[context.debs[p.sha256] for p in own], data=data,
             extra_certificates=certificates, arch=plan.arch,
             lower=[context.debs[p.sha256] for p in lower],
-        ),
+        ).tree,
         mtime=context.epoch,
     )
 

@@ -1,6 +1,6 @@
 """Base image recipes (scratch, static, ...) as data plus small functions."""
 
-from distill.flavors.build import FlavorLayer, build_flavor_layer, build_flavor_tree
+from distill.flavors.build import FlavorLayer, build_flavor_layer
 from distill.flavors.catalog import (
     BUSYBOX,
     FLAVORS,
@@ -24,7 +24,6 @@ __all__ = [
     "FlavorLayer",
     "GenerateContext",
     "build_flavor_layer",
-    "build_flavor_tree",
     "flavor_entrypoint",
     "flavor_env",
     "flavor_names",

@@ -67,28 +67,6 @@ def build_flavor_layer(
     return FlavorLayer(tree=tree, packages=tuple(packages))
 
 
-def build_flavor_tree(
-    flavor: Flavor,
-    *,
-    release: str,
-    installed: Sequence[Path],
-    data: Mapping[str, Path],
-    extra_certificates: Sequence[Path] = (),
-    arch: str = "amd64",
-    lower: Sequence[Path] = (),
-) -> FileTree:
-    """The tree of ``flavor``'s layer; see :func:`build_flavor_layer`."""
-    return build_flavor_layer(
-        flavor,
-        release=release,
-        installed=installed,
-        data=data,
-        extra_certificates=extra_certificates,
-        arch=arch,
-        lower=lower,
-    ).tree
-
-
 def lower_tree(debs: Sequence[Path]) -> FileTree:
     """The files of the parent layers' packages, unpacked with the default slimming."""
     tree = FileTree()
