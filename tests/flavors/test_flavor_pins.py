@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from distill.build.pipeline import build
+from distill.assembly.pipeline import build
 from distill.config import parse_config
 
 pytestmark = pytest.mark.mirror

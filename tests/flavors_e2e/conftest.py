@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from distill.build.pipeline import BuildResult, build
+from distill.assembly.pipeline import BuildResult, build
 from distill.config import parse_config
 from distill.transports import write_artifact
 from distill.transports.reference import parse_reference

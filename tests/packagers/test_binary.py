@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from distill.build.pipeline import sources_for
+from distill.assembly.pipeline import sources_for
 from distill.config import Config, parse_config
 from distill.debian.index import PackageIndex
 from distill.debian.repository import load_packages

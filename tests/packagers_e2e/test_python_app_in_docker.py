@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from distill.build.pipeline import BuildResult, build
+from distill.assembly.pipeline import BuildResult, build
 from distill.config import Config, parse_config
 
 _DISTILL = [sys.executable, "-c", "from distill.cli.main import run; run()"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from distill.build.pipeline import BuildResult
-from distill.build.pipeline import build as build_images
-from distill.build.pipeline import lock as write_lock
+from distill.assembly.pipeline import BuildResult
+from distill.assembly.pipeline import build as build_images
+from distill.assembly.pipeline import lock as write_lock
 from distill.cli.console import ResultRow, print_results, progress_reporter
 from distill.config import ARCHS, Config, load_config, parse_config
 from distill.flavors import VARIANTS, flavor_names, parse_base

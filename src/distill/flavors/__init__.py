@@ -1,6 +1,5 @@
 """Base image recipes (scratch, static, ...) as data plus small functions."""
 
-from distill.flavors.build import FlavorLayer, build_flavor_layer
 from distill.flavors.catalog import (
     BUSYBOX,
     FLAVORS,
@@ -12,6 +11,7 @@ from distill.flavors.catalog import (
     is_debug,
     lineage,
 )
+from distill.flavors.flavor_tree import FlavorLayer, build_flavor_layer
 from distill.flavors.model import RELEASES, Flavor, GenerateContext
 from distill.flavors.variants import VARIANTS, parse_base, variant_settings
 

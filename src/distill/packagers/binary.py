@@ -16,7 +16,7 @@ import posixpath
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from distill.build.fingerprint import cache_key
+from distill.assembly.fingerprint import cache_key
 from distill.config import RELEASES, App, Config
 from distill.debian.contents import LibraryContents, load_contents
 from distill.debian.index import PackageIndex

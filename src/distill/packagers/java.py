@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from distill.build.fingerprint import cache_key
+from distill.assembly.fingerprint import cache_key
 from distill.config import App, Config
 from distill.errors import ConfigError
 from distill.packagers import AppLayer, LayerContext, PrepareContext

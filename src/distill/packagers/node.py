@@ -25,7 +25,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from distill.build.fingerprint import cache_key
+from distill.assembly.fingerprint import cache_key
 from distill.config import App, Config
 from distill.errors import ConfigError, DistillError
 from distill.fsutil import atomic_dir

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-from distill.build.fingerprint import cache_key
+from distill.assembly.fingerprint import cache_key
 from distill.config import Config, Healthcheck
 from distill.errors import ConfigError
 from distill.packagers import AppLayer, LayerContext, PrepareContext

@@ -15,7 +15,7 @@ project), ``python3 -m app.module``, or the project's only console script.
 
 from __future__ import annotations
 
-from distill.build.fingerprint import cache_key
+from distill.assembly.fingerprint import cache_key
 from distill.config import App, Config
 from distill.errors import ConfigError
 from distill.flavors.catalog import PYTHON_VERSIONS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from distill.build.runtime import resolve_user
+from distill.assembly.runtime import resolve_user
 from distill.config import Config
 from distill.config import User as UserSpec
 from distill.rootfs.accounts import (

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distill.build.runtime import resolve_user
+from distill.assembly.runtime import resolve_user
 from distill.config import Config
 from distill.errors import ConfigError, LockError, TransportError
 from distill.flavors import variant_settings

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from distill.build.accounts import AccountPlan, add_account_files, plan_accounts
+from distill.assembly.accounts import AccountPlan, add_account_files, plan_accounts
 from distill.config import Config, parse_config
 from distill.errors import ConfigError
 from distill.rootfs.accounts import DEFAULT_GROUPS, DEFAULT_USERS

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from distill import packagers
-from distill.build.accounts import AccountPlan, add_account_files
-from distill.build.app_tree import app_tree
-from distill.build.fingerprint import cache_key
-from distill.build.plan import DATA_GROUP, EXTRA_GROUP, PackagePlan
-from distill.build.remote_base import RemoteBase
+from distill.assembly.accounts import AccountPlan, add_account_files
+from distill.assembly.app_tree import app_tree
+from distill.assembly.fingerprint import cache_key
+from distill.assembly.plan import DATA_GROUP, EXTRA_GROUP, PackagePlan
+from distill.assembly.remote_base import RemoteBase
 from distill.config import Config
 from distill.debian.deb import read_deb
 from distill.debian.lock import LockedPackage

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from distill.build.app_tree import app_tree
+from distill.assembly.app_tree import app_tree
 from distill.config import Config, parse_config
 from distill.errors import ConfigError
 from distill.rootfs.tree import Entry, FileTree, Kind

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from distill import packagers
-from distill.build.fingerprint import cache_key
-from distill.build.plan import PackagePlan, plan_from_index, plan_from_lock
-from distill.build.remote_base import read_remote_base, write_base_pin
+from distill.assembly.fingerprint import cache_key
+from distill.assembly.plan import PackagePlan, plan_from_index, plan_from_lock
+from distill.assembly.remote_base import read_remote_base, write_base_pin
 from distill.config import ARCHS, Config
 from distill.debian.download import DownloadRequest, fetch_all, new_client
 from distill.debian.lock import Lock, read_lock, write_lock

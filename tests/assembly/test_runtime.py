@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from distill.build.runtime import healthcheck, resolve_user, runtime_config
+from distill.assembly.runtime import healthcheck, resolve_user, runtime_config
 from distill.config import Config, parse_config
 from distill.errors import ConfigError
 from distill.flavors import flavor_env, variant_settings

@@ -16,16 +16,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from distill.build.accounts import plan_accounts
-from distill.build.layers import (
+from distill.assembly.accounts import plan_accounts
+from distill.assembly.layers import (
     BuildContext,
     extra_layer,
     files_layer,
     flavor_layer,
     packager_layers,
 )
-from distill.build.plan import EXTRA_GROUP, PackagePlan
-from distill.build.remote_base import (
+from distill.assembly.plan import EXTRA_GROUP, PackagePlan
+from distill.assembly.remote_base import (
     RemoteBase,
     base_annotations,
     base_history,
@@ -34,7 +34,7 @@ from distill.build.remote_base import (
     inherit,
     read_remote_base,
 )
-from distill.build.resolution import (
+from distill.assembly.resolution import (
     chosen_archs,
     download_packages,
     flavor_layers,
@@ -44,7 +44,7 @@ from distill.build.resolution import (
     resolve_plans,
     sources_for,
 )
-from distill.build.runtime import runtime_config
+from distill.assembly.runtime import runtime_config
 from distill.config import Config
 from distill.debian.lock import LockedPackage, read_lock
 from distill.errors import ConfigError

@@ -7,14 +7,14 @@ from types import MappingProxyType
 
 import pytest
 
-from distill.build.plan import (
+from distill.assembly.plan import (
     DATA_GROUP,
     EXTRA_GROUP,
     PackageGroup,
     PackagePlan,
     plan_from_index,
 )
-from distill.build.resolution import locked_plans
+from distill.assembly.resolution import locked_plans
 from distill.config import parse_config
 from distill.debian.lock import Lock, LockedPackage, read_lock, write_lock
 from distill.errors import LockError, ResolveError
@@ -135,7 +135,7 @@ def test_lock_of_another_configuration_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_lock_naming_an_unknown_layer_is_refused() -> None:
-    from distill.build.plan import plan_from_lock
+    from distill.assembly.plan import plan_from_lock
     from distill.debian.lock import Lock, LockedPackage
     from distill.errors import LockError
 

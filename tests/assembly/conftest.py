@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from distill.build.pipeline import BuildResult, build
+from distill.assembly.pipeline import BuildResult, build
 from distill.config import Config, load_config
 
 REPO = Path(__file__).resolve().parent.parent.parent

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from distill.build.pipeline import BuildResult, build
+from distill.assembly.pipeline import BuildResult, build
 from distill.cli.main import main
 from distill.config import Config, load_config
 from distill.flavors.catalog import DEFAULT_PATH
