@@ -12,10 +12,8 @@ the image, so it does ldconfig's work here, following glibc 2.36 (bookworm) and
   that are ELF shared objects of the architecture are keyed by their DT_SONAME
   (a link named like the soname, or a ``libfoo.so`` development link, keys by
   its own name); each key maps to ``<folder>/<key>``;
-- entries are sorted by ``_dl_cache_libcmp``, highest first, and written in the
-  "new" format only (``glibc-ld.so.cache1.1``): the header, one ``file_entry_new``
-  per library, the tail-merged string table, and the extension directory with
-  the generator string.
+- entries are sorted and encoded by :mod:`distill.rootfs.ldcache_format`;
+  sonames are read by :mod:`distill.rootfs.shared_object`.
 
 The ``dir=TYPE`` suffix of a configuration line is dropped as glibc 2.36 does
 (2.41 no longer knows the syntax and takes the line as a folder name, which
@@ -28,15 +26,41 @@ too but a distroless tree never holds.
 from __future__ import annotations
 
 import fnmatch
-import functools
 import posixpath
 import re
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from distill.errors import ConfigError, FormatError
+from distill.rootfs.ldcache_format import (
+    FLAG_AARCH64_LIB64,
+    FLAG_ELF_LIBC6,
+    FLAG_X8664_LIB64,
+    GENERATOR,
+    CacheEntry,
+    dl_cache_libcmp,
+    encode_cache,
+    sorted_entries,
+)
+from distill.rootfs.shared_object import SharedObject, shared_object
 from distill.rootfs.tree import FileTree, Kind
+
+__all__ = [
+    "GENERATOR",
+    "LD_SO_CACHE",
+    "LD_SO_CONF",
+    "LD_SO_CONF_TEXT",
+    "LIBC_CONF",
+    "LIBC_CONF_TEXT",
+    "CacheEntry",
+    "SharedObject",
+    "add_ld_so_cache",
+    "cache_entries",
+    "dl_cache_libcmp",
+    "encode_cache",
+    "ld_so_cache",
+    "shared_object",
+]
 
 LD_SO_CACHE = "/etc/ld.so.cache"
 LD_SO_CONF = "/etc/ld.so.conf"
@@ -45,22 +69,6 @@ LD_SO_CONF_TEXT = b"include /etc/ld.so.conf.d/*.conf\n\n"
 LIBC_CONF = "/etc/ld.so.conf.d/libc.conf"
 LIBC_CONF_TEXT = b"# libc default configuration\n/usr/local/lib\n"
 """``/etc/ld.so.conf.d/libc.conf`` as Debian's libc-bin ships it."""
-GENERATOR = "distill"
-"""Default text of the cache's generator extension (ldconfig writes its version)."""
-
-FLAG_ELF_LIBC6 = 0x0003
-FLAG_X8664_LIB64 = 0x0300
-FLAG_AARCH64_LIB64 = 0x0A00
-
-_MAGIC = b"glibc-ld.so.cache"
-_VERSION = b"1.1"
-_HEADER = struct.Struct("<17s3sIIB3sI12s")
-_ENTRY = struct.Struct("<iIIIQ")
-_EXTENSION = struct.Struct("<II")
-_SECTION = struct.Struct("<IIII")
-_EXTENSION_MAGIC = 0xEAA42174
-_ENDIAN_LITTLE = 2
-_TAG_GENERATOR = 0
 _MAX_INCLUDE_DEPTH = 16
 
 
@@ -75,15 +83,6 @@ _ARCHS = {
     "amd64": _Arch("x86_64-linux-gnu", 62, FLAG_ELF_LIBC6 | FLAG_X8664_LIB64),
     "arm64": _Arch("aarch64-linux-gnu", 183, FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64),
 }
-
-
-@dataclass(frozen=True)
-class CacheEntry:
-    """One library of the cache: the name looked up and the path it maps to."""
-
-    soname: str
-    path: str
-    flags: int
 
 
 @dataclass(frozen=True)
@@ -137,103 +136,7 @@ def cache_entries(tree: FileTree, *, arch: str) -> list[CacheEntry]:
         for folder, libraries in _scan(tree, spec)
         for lib in libraries
     ]
-    return sorted(entries, key=functools.cmp_to_key(_compare_entries))
-
-
-def encode_cache(entries: list[CacheEntry], *, generator: str = GENERATOR) -> bytes:
-    """The cache file holding ``entries`` (already in ldconfig's order)."""
-    strings, offsets = _string_table({s for e in entries for s in (e.soname, e.path)})
-    base = _HEADER.size + len(entries) * _ENTRY.size
-    extension_offset = _round_up(base + len(strings), 4)
-    header = _HEADER.pack(
-        _MAGIC, _VERSION, len(entries), len(strings), _ENDIAN_LITTLE, b"", extension_offset, b""
-    )
-    records = b"".join(
-        _ENTRY.pack(e.flags, base + offsets[e.soname], base + offsets[e.path], 0, 0)
-        for e in entries
-    )
-    padding = b"\0" * (extension_offset - base - len(strings))
-    return header + records + strings + padding + _extension(extension_offset, generator)
-
-
-def dl_cache_libcmp(left: str, right: str) -> int:
-    """glibc's ``_dl_cache_libcmp``: compare names, runs of digits as numbers.
-
-    Negative, zero or positive like ``strcmp``; a digit sorts after any other character.
-    """
-    a, b = left.encode(), right.encode()
-    i = j = 0
-    while i < len(a):
-        ca, cb = a[i], _at(b, j)
-        if _isdigit(ca):
-            if not _isdigit(cb):
-                return 1
-            i, va = _number(a, i)
-            j, vb = _number(b, j)
-            if va != vb:
-                return va - vb
-            continue
-        if _isdigit(cb):
-            return -1
-        if ca != cb:
-            return ca - cb
-        i, j = i + 1, j + 1
-    return -_at(b, j)
-
-
-# --- sorting and encoding --------------------------------------------------
-
-
-def _compare_entries(left: CacheEntry, right: CacheEntry) -> int:
-    """ldconfig's order: names by libcmp, highest first; then higher flags first."""
-    order = dl_cache_libcmp(right.soname, left.soname)
-    if order == 0:
-        return right.flags - left.flags
-    return order
-
-
-def _string_table(strings: set[str]) -> tuple[bytes, dict[str, int]]:
-    """glibc's ``stringtable_finalize``: strings sorted on their reversed bytes, highest
-    first, each one that ends the previous one sharing its tail."""
-    ordered = sorted((s.encode() for s in strings), key=lambda s: s[::-1], reverse=True)
-    table = bytearray()
-    offsets: dict[bytes, int] = {}
-    previous = b""
-    for string in ordered:
-        if previous and previous.endswith(string):
-            offsets[string] = offsets[previous] + len(previous) - len(string)
-        else:
-            offsets[string] = len(table)
-            table += string + b"\0"
-        previous = string
-    return bytes(table), {s.decode(): offset for s, offset in offsets.items()}
-
-
-def _extension(offset: int, generator: str) -> bytes:
-    text = generator.encode()
-    directory = _EXTENSION.pack(_EXTENSION_MAGIC, 1)
-    section = _SECTION.pack(_TAG_GENERATOR, 0, offset + _EXTENSION.size + _SECTION.size, len(text))
-    return directory + section + text
-
-
-def _round_up(value: int, step: int) -> int:
-    return (value + step - 1) // step * step
-
-
-def _at(data: bytes, index: int) -> int:
-    return data[index] if index < len(data) else 0
-
-
-def _isdigit(char: int) -> bool:
-    return 0x30 <= char <= 0x39
-
-
-def _number(data: bytes, index: int) -> tuple[int, int]:
-    value = 0
-    while index < len(data) and _isdigit(data[index]):
-        value = value * 10 + data[index] - 0x30
-        index += 1
-    return index, value
+    return sorted_entries(entries)
 
 
 # --- scanning the tree -----------------------------------------------------
@@ -415,106 +318,3 @@ class _Listing:
         return self._children.get(folder, [])
 
 
-# --- ELF -------------------------------------------------------------------
-
-_ELF_MAGIC = b"\x7fELF"
-_ELFCLASS64 = 2
-_ELFDATA2LSB = 1
-_ET_DYN = 3
-_PT_LOAD = 1
-_PT_DYNAMIC = 2
-_DT_NULL = 0
-_DT_STRTAB = 5
-_DT_SONAME = 14
-_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
-_PHDR = struct.Struct("<IIQQQQQQ")
-_DYN = struct.Struct("<qQ")
-
-
-@dataclass(frozen=True)
-class _Segment:
-    kind: int
-    offset: int
-    vaddr: int
-    filesz: int
-
-
-@dataclass(frozen=True)
-class SharedObject:
-    """What ldconfig reads from an ELF shared object."""
-
-    soname: str | None
-    """The DT_SONAME, or None when the object has none."""
-
-
-def shared_object(data: bytes, *, machine: int, where: str) -> SharedObject | None:
-    """Read a 64-bit little-endian ELF shared object for ``machine`` (62 x86-64, 183 AArch64).
-
-    Returns None for anything else (another file type, class or machine, no
-    dynamic section), which ldconfig skips. Raises :class:`FormatError` naming
-    ``where`` when the object's headers point outside the file.
-    """
-    if len(data) < _EHDR.size or not data.startswith(_ELF_MAGIC):
-        return None
-    fields = _EHDR.unpack_from(data)
-    ident, e_type, e_machine = fields[0], fields[1], fields[2]
-    if ident[4] != _ELFCLASS64 or ident[5] != _ELFDATA2LSB:
-        return None
-    if e_type != _ET_DYN or e_machine != machine:
-        return None
-    segments = _segments(data, offset=fields[5], size=fields[9], count=fields[10], where=where)
-    dynamic = next((s for s in segments if s.kind == _PT_DYNAMIC), None)
-    if dynamic is None or dynamic.filesz == 0:
-        return None
-    tags = _dynamic(data, dynamic, where=where)
-    strtab = next((value for tag, value in tags if tag == _DT_STRTAB), None)
-    if strtab is None:
-        return None
-    soname = next((value for tag, value in tags if tag == _DT_SONAME), None)
-    if soname is None:
-        return SharedObject(soname=None)
-    offset = _file_offset(strtab, segments) + soname
-    return SharedObject(soname=_string_at(data, offset, where=where))
-
-
-def _segments(data: bytes, *, offset: int, size: int, count: int, where: str) -> list[_Segment]:
-    if count and size < _PHDR.size:
-        raise FormatError(f"{where}: ELF program header entries are {size} bytes, too small")
-    if offset + size * count > len(data):
-        raise FormatError(f"{where}: ELF program headers run past the end of the file")
-    segments = []
-    for index in range(count):
-        kind, _flags, p_offset, vaddr, _paddr, filesz, _memsz, _align = _PHDR.unpack_from(
-            data, offset + index * size
-        )
-        segments.append(_Segment(kind=kind, offset=p_offset, vaddr=vaddr, filesz=filesz))
-    return segments
-
-
-def _dynamic(data: bytes, segment: _Segment, *, where: str) -> list[tuple[int, int]]:
-    """The (tag, value) pairs of the dynamic section up to DT_NULL."""
-    tags: list[tuple[int, int]] = []
-    position = segment.offset
-    while True:
-        if position + _DYN.size > len(data):
-            raise FormatError(f"{where}: ELF dynamic section runs past the end of the file")
-        tag, value = _DYN.unpack_from(data, position)
-        if tag == _DT_NULL:
-            return tags
-        tags.append((tag, value))
-        position += _DYN.size
-
-
-def _file_offset(vaddr: int, segments: list[_Segment]) -> int:
-    """Where address ``vaddr`` is in the file: through the PT_LOAD holding it, as ldconfig."""
-    for segment in segments:
-        if segment.kind == _PT_LOAD and 0 <= vaddr - segment.vaddr < segment.filesz:
-            return vaddr - segment.vaddr + segment.offset
-    return vaddr
-
-
-def _string_at(data: bytes, offset: int, *, where: str) -> str:
-    end = data.find(b"\0", offset)
-    if offset >= len(data) or end < 0:
-        raise FormatError(f"{where}: ELF soname string lies outside the file")
-    return data[offset:end].decode(errors="surrogateescape")
