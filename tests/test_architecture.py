@@ -1,4 +1,4 @@
-"""The import and output rules of DESIGN.md, checked on the source with ``ast``.
+"""The import and output rules of the README's design section, checked on the source with ``ast``.
 
 Nothing here imports distill: each module is parsed, its imports (relative ones
 resolved, ``importlib.import_module("...")`` included) and calls are collected,

@@ -22,8 +22,8 @@ from distill.errors import ConfigError
 REPO = Path(__file__).resolve().parent.parent
 HELLO = REPO / "examples" / "hello" / "distill.yaml"
 
-# The distill.yaml of DESIGN.md, with every key it shows.
-DESIGN_EXAMPLE = """\
+# A distill.yaml with every key of the first config shape (the README shows a shorter one).
+EVERY_KEY_EXAMPLE = """\
 name: hello
 release: bookworm
 archs: [amd64]
@@ -79,7 +79,7 @@ def error_of(document: dict[str, Any]) -> str:
 
 
 def test_every_key_of_the_design_example_parses(tmp_path: Path) -> None:
-    config = load_config(write_config(tmp_path, DESIGN_EXAMPLE))
+    config = load_config(write_config(tmp_path, EVERY_KEY_EXAMPLE))
     assert (config.name, config.release, config.archs) == ("hello", "bookworm", ["amd64"])
     assert (config.base, config.variant, config.packages) == ("static", "nonroot",
                                                               ["libsqlite3-0"])
@@ -342,7 +342,7 @@ def test_schema_lists_every_key_of_the_model() -> None:
 
 def test_schema_accepts_the_examples_and_refuses_unknown_keys() -> None:
     schema = json_schema()
-    for text in (HELLO.read_text(encoding="utf-8"), DESIGN_EXAMPLE):
+    for text in (HELLO.read_text(encoding="utf-8"), EVERY_KEY_EXAMPLE):
         _check_keys(schema, schema, yaml.safe_load(text), "distill.yaml")
     with pytest.raises(AssertionError, match=r"schema refuses distill\.yaml\.entrypiont"):
         _check_keys(schema, schema, {"name": "x", "entrypiont": []}, "distill.yaml")
