@@ -72,8 +72,9 @@ def resolve_plans(
     are the ones it was made from.
     """
     chain = flavor_layers(config)
-    if not chain and not config.packages:
-        return [PackagePlan(arch, ()) for arch in archs]  # a remote base and nothing to add
+    if not config.packages and not any(_installs(flavor, config.release) for flavor in chain):
+        # scratch, or a remote base, and nothing to add: the mirror is not asked at all
+        return [PackagePlan(arch, ()) for arch in archs]
     cache = cache_root() / "debian"
     plans = []
     with new_client() as http:
@@ -89,6 +90,10 @@ def resolve_plans(
                 _store_plan(key, plan, release=config.release)
             plans.append(plan)
     return plans
+
+
+def _installs(flavor: Flavor, release: str) -> bool:
+    return bool(flavor.packages.get(release) or flavor.data_packages)
 
 
 def _plan_path(key: str) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from distill.api import write
 from distill.assembly.pipeline import BuildResult
 from distill.assembly.pipeline import build as build_images
 from distill.assembly.pipeline import lock as write_lock
@@ -16,14 +17,7 @@ from distill.config import ARCHS, Config, load_config, parse_config
 from distill.flavors import VARIANTS, flavor_names, parse_base
 from distill.flavors.model import RELEASES
 from distill.progress import Progress
-from distill.transports import write_artifact
-from distill.transports.reference import (
-    DOCKER_ARCHIVE,
-    OCI,
-    OCI_ARCHIVE,
-    Reference,
-    parse_reference,
-)
+from distill.transports.reference import Reference, parse_reference
 
 
 def build(
@@ -129,16 +123,7 @@ def _references(outputs: Sequence[str], *, default: str) -> list[Reference]:
 
 def _write(result: BuildResult, refs: Sequence[Reference], *, progress: Progress) -> None:
     for ref in refs:
-        write_artifact(result.artifact, _with_defaults(ref, result), progress=progress)
-
-
-def _with_defaults(ref: Reference, result: BuildResult) -> Reference:
-    """Name and tag the image after the build where the reference leaves them out."""
-    if ref.transport == DOCKER_ARCHIVE and ref.name is None:
-        return dataclasses.replace(ref, name=result.name, tag=result.tag)
-    if ref.transport in (OCI, OCI_ARCHIVE) and ref.tag is None:
-        return dataclasses.replace(ref, tag=result.tag)
-    return ref
+        write(result, ref, progress=progress)
 
 
 def _report(result: BuildResult) -> None:
