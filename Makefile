@@ -44,7 +44,7 @@ lint: venv ## ruff
 	cd $(REPO)
 	$(BIN)/ruff check src tests $$(test -d benchmarks && echo benchmarks)
 
-typecheck: venv ## mypy --strict on src (settings in pyproject.toml)
+typecheck: venv ## mypy --strict on src and tests (settings in pyproject.toml)
 	cd $(REPO)
 	$(BIN)/mypy
 

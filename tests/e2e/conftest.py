@@ -1,4 +1,4 @@
-"""Fixtures for the end-to-end tests (helpers live in e2e_support.py)."""
+"""Fixtures for the end-to-end tests (helpers live in tests/support/e2e.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import (
+
+from support.e2e import (
     ARCH,
     HELLO_SOURCE,
     HelloImage,

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from e2e_support import (
+
+from support.e2e import (
     Run,
     ServedRepo,
     interrupt,

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import HelloImage
+
+from support.e2e import HelloImage
 
 pytestmark = [pytest.mark.mirror, pytest.mark.tools("go", "skopeo", "umoci", "runc")]
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e_support import hello_config, run_distill, write_project
+
+from support.e2e import hello_config, run_distill, write_project
 
 pytestmark = [pytest.mark.mirror, pytest.mark.tools("go")]
 
@@ -113,7 +114,7 @@ def assert_a_source_date_epoch_build_is_reproducible_whatever_the_cache(
 
 
 def _without_times(document: dict[str, Any]) -> dict[str, Any]:
-    copy = json.loads(json.dumps(document))
+    copy: dict[str, Any] = json.loads(json.dumps(document))
     copy.pop("created", None)
     for entry in copy.get("history", []):
         entry.pop("created", None)

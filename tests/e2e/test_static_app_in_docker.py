@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import HelloImage, run_distill
 
 from support.docker import wait_for_health
+from support.e2e import HelloImage, run_distill
 
 pytestmark = [pytest.mark.mirror, pytest.mark.docker, pytest.mark.tools("go")]
 

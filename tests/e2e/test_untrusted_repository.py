@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e_support import (
+
+from support.e2e import (
     COMPONENT,
     Run,
     ServedRepo,

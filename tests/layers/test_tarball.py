@@ -41,7 +41,7 @@ def contents(data: bytes) -> dict[str, bytes]:
 # -- random trees -------------------------------------------------------------
 
 _component = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="/\0"),
     min_size=1, max_size=40,
 ).filter(lambda name: name not in (".", ".."))
 _long_component = st.text(alphabet="abcdefghij-_.", min_size=60, max_size=120).filter(

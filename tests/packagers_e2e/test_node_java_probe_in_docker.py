@@ -160,7 +160,7 @@ def _healthcheck_test(docker_cli: Any, reference: str) -> list[str]:
 def _has_no_shell(docker_cli: Any, reference: str) -> bool:
     result = docker_cli("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh",
                         reference, "-c", "true", check=False)
-    return result.returncode != 0
+    return bool(result.returncode != 0)
 
 
 @pytest.fixture(scope="module")
