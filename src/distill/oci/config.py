@@ -66,14 +66,15 @@ def config_bytes(
             "architecture": platform.architecture,
             "os": platform.os,
             **({"variant": platform.variant} if platform.variant else {}),
-            "config": _runtime_json(runtime),
+            "config": runtime_json(runtime),
             "rootfs": {"type": "layers", "diff_ids": list(diff_ids)},
-            "history": [_history_json(h, created) for h in history],
+            "history": [history_json(h, rfc3339(created)) for h in history],
         }
     )
 
 
-def _runtime_json(rc: RuntimeConfig) -> dict[str, object]:
+def runtime_json(rc: RuntimeConfig) -> dict[str, object]:
+    """The config's ``config`` object (Docker's names) for ``rc``."""
     doc: dict[str, object] = {}
     if rc.user:
         doc["User"] = rc.user
@@ -108,8 +109,11 @@ def _runtime_json(rc: RuntimeConfig) -> dict[str, object]:
     return doc
 
 
-def _history_json(entry: HistoryEntry, created: int) -> dict[str, object]:
-    doc: dict[str, object] = {"created": rfc3339(created), "created_by": entry.created_by}
+def history_json(entry: HistoryEntry, created: str | None) -> dict[str, object]:
+    """One history line of the config; ``created`` is an RFC 3339 time or None for none."""
+    doc: dict[str, object] = {"created_by": entry.created_by}
+    if created is not None:
+        doc["created"] = created
     if entry.comment:
         doc["comment"] = entry.comment
     if entry.empty_layer:
