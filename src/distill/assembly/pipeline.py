@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from distill.assembly.accounts import plan_accounts
+from distill.assembly.accounts import AccountPlan, plan_accounts
 from distill.assembly.layers import (
     BuildContext,
     extra_layer,
@@ -51,8 +51,16 @@ from distill.errors import ConfigError
 from distill.flavors import flavor_entrypoint, flavor_env, variant_settings
 from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
-from distill.oci.config import HistoryEntry, config_bytes, rfc3339
-from distill.oci.model import Artifact, Image, ImageIndex, Layer, Platform
+from distill.oci.config import HistoryEntry, RuntimeConfig, rfc3339
+from distill.oci.model import Artifact, Image, ImageIndex, Platform
+from distill.oci.mutate import (
+    Addendum,
+    append_layers,
+    empty_image,
+    with_annotations,
+    with_history,
+    with_runtime,
+)
 from distill.progress import SILENT, Progress
 from distill.transports.reference import DOCKER, Reference
 
@@ -140,68 +148,74 @@ def _registry_blobs(outputs: Sequence[Reference]) -> Iterator[Callable[[str], bo
         yield blobs
 
 
+@dataclass(frozen=True)
+class _Start:
+    """What an image starts from: a base image and the settings its layers imply."""
+
+    image: Image
+    accounts: AccountPlan | None
+    """The accounts the files layer writes (None on a remote base: it keeps the base's)."""
+    runtime: RuntimeConfig
+    annotations: dict[str, str]
+
+
 def _image(context: BuildContext, plan: PackagePlan) -> Image:
-    if context.base is not None:
-        return _image_on_remote_base(context, plan, context.base)
+    """One architecture's image: the start (flavor layers or a remote base), the packages'
+    and packagers' layers, the user's files, then runtime settings and annotations."""
     config = context.config
-    platform = Platform(architecture=plan.arch)
-    layers: list[Layer] = []
-    history: list[HistoryEntry] = []
-    for flavor in context.chain:
-        layer = flavor_layer(context, plan, flavor)
-        if layer is not None:
-            layers.append(layer)
-            history.append(HistoryEntry(_describe_packages(
-                f"distill {flavor.name} flavor ({config.release})", plan.group(flavor.name))))
-    _add_app_layers(context, plan, layers, history)
+    remote = context.base
+    start = (_flavor_start(context, plan) if remote is None
+             else _remote_start(context, remote, remote.images[plan.arch]))
+    image = append_layers(start.image, _app_addenda(context, plan))
+    files = files_layer(context, start.accounts)
+    if files is not None:
+        image = append_layers(image, [
+            Addendum(files, HistoryEntry(f"distill files of {config.name}"))])
+    image = with_runtime(image, start.runtime)
+    return with_annotations(image, {**_common_annotations(config, context.epoch),
+                                    **start.annotations})
+
+
+def _flavor_start(context: BuildContext, plan: PackagePlan) -> _Start:
+    config = context.config
+    image = empty_image(Platform(architecture=plan.arch), created=context.epoch)
     accounts = plan_accounts(
         config, base_has_accounts=any(f.writes_accounts for f in context.chain))
-    app = files_layer(context, accounts)
-    if app is not None:
-        layers.append(app)
-        history.append(HistoryEntry(f"distill files of {config.name}"))
     _, workdir = variant_settings(config.variant)
     runtime = runtime_config(_with_flavor_entrypoint(config),
                              base_env=flavor_env(config.base, config.variant),
                              user=accounts.user, workdir=workdir)
-    document = config_bytes(platform=platform, runtime=runtime,
-                            diff_ids=[layer.diff_id for layer in layers], history=history,
-                            created=context.epoch)
-    annotations = _common_annotations(config, context.epoch)
-    return Image(config_bytes=document, layers=tuple(layers), platform=platform,
-                 annotations=annotations)
+    return _Start(image=append_layers(image, _flavor_addenda(context, plan)),
+                  accounts=accounts, runtime=runtime, annotations={})
 
 
-def _add_app_layers(context: BuildContext, plan: PackagePlan, layers: list[Layer],
-                    history: list[HistoryEntry]) -> None:
-    """The extra packages' layer and the packagers' layers, with their history."""
-    if plan.group(EXTRA_GROUP):
-        layers.append(extra_layer(context, plan))
-        history.append(HistoryEntry(_describe_packages("distill packages",
-                                                       plan.group(EXTRA_GROUP))))
-    for app_layer in packager_layers(context, plan.arch):
-        layers.append(app_layer.layer)
-        history.append(HistoryEntry(app_layer.created_by))
-
-
-def _image_on_remote_base(context: BuildContext, plan: PackagePlan, remote: RemoteBase) -> Image:
-    """The app on an image distill did not build: its layers first, its settings inherited."""
-    config, base = context.config, remote.images[plan.arch]
-    layers, history = base_layers(base), base_history(base)
-    _add_app_layers(context, plan, layers, history)
-    app = files_layer(context, None)
-    if app is not None:
-        layers.append(app)
-        history.append(HistoryEntry(f"distill files of {config.name}"))
-    inherited = inherit(config, base)
+def _remote_start(context: BuildContext, remote: RemoteBase, base: Image) -> _Start:
+    """An image distill did not build as the start: its layers and history, its settings."""
+    image = append_layers(empty_image(base.platform, created=context.epoch),
+                          [Addendum(layer, HistoryEntry("")) for layer in base_layers(base)])
+    inherited = inherit(context.config, base)
     runtime = runtime_config(inherited.config, base_env=inherited.env, user=inherited.user,
                              workdir=inherited.workdir)
-    document = config_bytes(platform=base.platform, runtime=runtime,
-                            diff_ids=[layer.diff_id for layer in layers], history=history,
-                            created=context.epoch)
-    annotations = {**_common_annotations(config, context.epoch), **base_annotations(remote, base)}
-    return Image(config_bytes=document, layers=tuple(layers), platform=base.platform,
-                 annotations=annotations)
+    return _Start(image=with_history(image, base_history(base)), accounts=None,
+                  runtime=runtime, annotations=base_annotations(remote, base))
+
+
+def _flavor_addenda(context: BuildContext, plan: PackagePlan) -> Iterator[Addendum]:
+    for flavor in context.chain:
+        layer = flavor_layer(context, plan, flavor)
+        if layer is not None:
+            yield Addendum(layer, HistoryEntry(_describe_packages(
+                f"distill {flavor.name} flavor ({context.config.release})",
+                plan.group(flavor.name))))
+
+
+def _app_addenda(context: BuildContext, plan: PackagePlan) -> Iterator[Addendum]:
+    """The extra packages' layer and the packagers' layers, with their history."""
+    if plan.group(EXTRA_GROUP):
+        yield Addendum(extra_layer(context, plan), HistoryEntry(
+            _describe_packages("distill packages", plan.group(EXTRA_GROUP))))
+    for app_layer in packager_layers(context, plan.arch):
+        yield Addendum(app_layer.layer, HistoryEntry(app_layer.created_by))
 
 
 def _with_flavor_entrypoint(config: Config) -> Config:
