@@ -67,9 +67,13 @@ def test_a_tampered_packages_index_is_refused_and_not_cached(
     tampered[len(tampered) // 2] ^= 0xFF
     index.write_bytes(bytes(tampered))
 
-    with pytest.raises(IntegrityError, match=f"^{local_mirror.uri}/dists/.*/by-hash/SHA256/"
-                                             r"\w+: SHA-256 mismatch"):
+    with pytest.raises(IntegrityError) as caught:
         load_packages([source], arch="amd64", cache=cache)
+    assert str(caught.value) == (
+        f"main/binary-amd64/Packages.xz of {local_copy.suite} at {local_mirror.uri} does not"
+        " match its signed Release (the mirror is being updated; nothing was used):"
+        " try again later"
+    )
     assert [path.parts[0] for path in cache_files(cache)] == ["inrelease"]
 
     index.write_bytes(good)

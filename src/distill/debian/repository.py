@@ -46,7 +46,8 @@ class IndexRef:
     uri: str
     path: str
     """Path below ``dists/<suite>/`` (``main/binary-amd64/Packages.xz``)."""
-    url: str
+    urls: tuple[str, ...]
+    """Where to fetch it, in order: by hash when offered, then the canonical name."""
     entry: FileEntry
 
 
@@ -160,19 +161,42 @@ def _pick_index(
         entry = release.files.get(path)
         if entry is None:
             continue
-        url = release_file_url(release, uri=source.uri, suite=suite, path=path)
+        urls = release_file_urls(release, uri=source.uri, suite=suite, path=path)
         return IndexRef(suite=suite, component=component, uri=source.uri, path=path,
-                      url=url, entry=entry)
+                        urls=urls, entry=entry)
     return None
 
 
-def release_file_url(release: Release, *, uri: str, suite: str, path: str) -> str:
-    """The URL of ``path`` (below ``dists/<suite>/``, listed in ``release``): by hash if offered."""
+def release_file_urls(release: Release, *, uri: str, suite: str, path: str) -> tuple[str, ...]:
+    """The URLs of ``path`` (below ``dists/<suite>/``, listed in ``release``), in apt's order.
+
+    By hash first when the Release offers it, then the canonical name: some
+    mirrors list by-hash in their Release but answer 404 for it.
+    """
     base = f"{uri}/dists/{suite}"
+    canonical = f"{base}/{path}"
     if not release.acquire_by_hash:
-        return f"{base}/{path}"
+        return (canonical,)
     folder = path.rpartition("/")[0]
-    return f"{base}/{folder}/by-hash/SHA256/{release.files[path].sha256}"
+    return (f"{base}/{folder}/by-hash/SHA256/{release.files[path].sha256}", canonical)
+
+
+def fetch_release_file(
+    client: httpx.Client, release: Release, *, uri: str, suite: str, path: str, cache: Path,
+    progress: Progress = SILENT,
+) -> Path:
+    """The file ``path`` that ``release`` lists, verified against its SHA-256 into ``cache``.
+
+    A copy that still does not match after a second try (the mirror is being
+    synced) is refused with IntegrityError; nothing of it is kept.
+    """
+    entry = release.files[path]
+    urls = release_file_urls(release, uri=uri, suite=suite, path=path)
+    try:
+        return fetch_verified(client, urls, sha256=entry.sha256, size=entry.size, cache=cache,
+                              progress=progress)
+    except IntegrityError as exc:
+        raise IntegrityError(_mismatch(path, suite=suite, uri=uri)) from exc
 
 
 def _load_index(
@@ -183,8 +207,7 @@ def _load_index(
         records = _read_parsed(parsed, index=index)
         if records is not None:
             return records
-    compressed = fetch_verified(client, index.url, sha256=index.entry.sha256,
-                                size=index.entry.size, cache=cache, progress=progress)
+    compressed = _fetch_index(client, index, cache=cache, progress=progress)
     task = progress.task(f"Reading {index.suite}/{index.path}")
     try:
         text = read_index(compressed, name=index.path)
@@ -195,6 +218,21 @@ def _load_index(
     finally:
         task.finish()
     return records
+
+
+def _fetch_index(
+    client: httpx.Client, index: IndexRef, *, cache: Path, progress: Progress
+) -> Path:
+    try:
+        return fetch_verified(client, index.urls, sha256=index.entry.sha256,
+                              size=index.entry.size, cache=cache, progress=progress)
+    except IntegrityError as exc:
+        raise IntegrityError(_mismatch(index.path, suite=index.suite, uri=index.uri)) from exc
+
+
+def _mismatch(path: str, *, suite: str, uri: str) -> str:
+    return (f"{path} of {suite} at {uri} does not match its signed Release (the mirror is"
+            " being updated; nothing was used): try again later")
 
 
 def _read_parsed(path: Path, *, index: IndexRef) -> list[PackageRecord] | None:
