@@ -40,6 +40,22 @@ def read_index(path: Path, *, name: str) -> str:
         raise FormatError(f"cannot read Packages index {name} ({path}): {exc}") from exc
 
 
+def package_versions(text: str, *, name: str) -> list[str]:
+    """The Version of every paragraph of a Packages index whose Package is ``name``.
+
+    Only those paragraphs are read, so this is much cheaper than parsing the index.
+    """
+    found = []
+    start = re.compile(rf"^Package:[ \t]*{re.escape(name)}[ \t]*$", re.MULTILINE)
+    for match in start.finditer(text):
+        end = text.find("\n\n", match.end())
+        paragraph = text[match.end(): end if end >= 0 else len(text)]
+        version = re.search(r"^Version:[ \t]*(\S+)", paragraph, re.MULTILINE)
+        if version is not None:
+            found.append(version.group(1))
+    return found
+
+
 def parse_packages(text: str, *, suite: str, component: str, uri: str) -> list[PackageRecord]:
     """Every paragraph of a Packages index as a :class:`PackageRecord`."""
     records = []

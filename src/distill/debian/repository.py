@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from distill.debian.download import client_or_new, fetch_bytes, fetch_verified
-from distill.debian.packages import parse_packages, read_index
+from distill.debian.packages import package_versions, parse_packages, read_index
 from distill.debian.records import PackageRecord
 from distill.debian.release import FileEntry, Release, parse_release, verify_inrelease
 from distill.debian.sources import Source, known_suites
@@ -106,6 +106,33 @@ def load_records(
         for index in indexes:
             records += _load_index(http, index, cache=cache, progress=progress)
         return records
+
+
+def find_versions(
+    sources: Sequence[Source],
+    *,
+    name: str,
+    arch: str,
+    cache: Path,
+    client: httpx.Client | None = None,
+) -> list[str]:
+    """The versions of package ``name`` in the sources' Packages indexes for ``arch``.
+
+    Read from the parsed cache when an index is there, else by scanning the
+    verified index for that package only (nothing is parsed or cached beyond
+    the download itself).
+    """
+    versions: list[str] = []
+    with client_or_new(client) as http:
+        for index in current_indexes(sources, arch=arch, cache=cache, client=http):
+            parsed = _read_parsed(_parsed_path(index, cache=cache), index=index)
+            if parsed is not None:
+                versions += [r.version for r in parsed if r.name == name]
+                continue
+            text = read_index(_fetch_index(http, index, cache=cache, progress=SILENT),
+                              name=index.path)
+            versions += package_versions(text, name=name)
+    return versions
 
 
 def fetch_release(client: httpx.Client, source: Source, suite: str, *, cache: Path) -> Release:
@@ -202,7 +229,7 @@ def fetch_release_file(
 def _load_index(
     client: httpx.Client, index: IndexRef, *, cache: Path, progress: Progress
 ) -> list[PackageRecord]:
-    parsed = cache / "parsed" / f"{index.entry.sha256}.{_PARSED_FORMAT}"
+    parsed = _parsed_path(index, cache=cache)
     if parsed.is_file():
         records = _read_parsed(parsed, index=index)
         if records is not None:
@@ -218,6 +245,10 @@ def _load_index(
     finally:
         task.finish()
     return records
+
+
+def _parsed_path(index: IndexRef, *, cache: Path) -> Path:
+    return cache / "parsed" / f"{index.entry.sha256}.{_PARSED_FORMAT}"
 
 
 def _fetch_index(

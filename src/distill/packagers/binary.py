@@ -19,8 +19,8 @@ from pathlib import Path
 from distill.assembly.fingerprint import cache_key
 from distill.config import RELEASES, App, Config
 from distill.debian.contents import LibraryContents, load_contents
-from distill.debian.index import PackageIndex
-from distill.debian.repository import load_packages
+from distill.debian.index import PackageIndex, parse_version
+from distill.debian.repository import find_versions, load_packages
 from distill.debian.sources import Source, debian_sources_for, read_host_sources
 from distill.errors import ConfigError, DistillError
 from distill.flavors import lineage
@@ -159,9 +159,12 @@ def _provider(info: ElfInfo, soname: str, contents: LibraryContents, index: Pack
 def glibc_version(index: PackageIndex) -> str | None:
     """The upstream glibc version of the newest libc6 in ``index`` (``"2.36"``), or None."""
     versions = index.versions("libc6")
-    if not versions:
-        return None
-    upstream = versions[0].version.split(":", 1)[-1].split("-", 1)[0]
+    return _upstream_glibc(versions[0].version) if versions else None
+
+
+def _upstream_glibc(version: str) -> str:
+    """``"2.36-9+deb12u10"`` -> ``"2.36"``."""
+    upstream = version.split(":", 1)[-1].split("-", 1)[0]
     return ".".join(upstream.split(".")[:2])
 
 
@@ -179,15 +182,20 @@ def _check_glibc(info: ElfInfo, index: PackageIndex, *, release: str, arch: str,
 
 
 def _newer_release_hint(needed: str, release: str, *, arch: str, cache: Path) -> str:
-    """``"; trixie has glibc 2.41 (use --release trixie)"``, or "" when none is newer."""
+    """``"; trixie has glibc 2.41 (use --release trixie)"``, or "" when none is newer.
+
+    Only each later release's libc6 versions are read from its Packages indexes.
+    """
     later: Sequence[str] = RELEASES[RELEASES.index(release) + 1:]
     for candidate in later:
         try:
             sources: list[Source] = debian_sources_for(read_host_sources(), candidate)
-            index = PackageIndex(load_packages(sources, arch=arch, cache=cache), arch=arch)
+            versions = find_versions(sources, name="libc6", arch=arch, cache=cache)
         except DistillError:
             return ""
-        have = glibc_version(index)
-        if have is not None and version_key(needed) <= version_key(have):
+        if not versions:
+            continue
+        have = _upstream_glibc(max(versions, key=parse_version))
+        if version_key(needed) <= version_key(have):
             return f"; {candidate} has glibc {have} (use --release {candidate})"
     return ""
