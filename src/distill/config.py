@@ -78,6 +78,12 @@ class Repository(_Model):
     suites: list[str] = Field(min_length=1)
     components: list[str] = Field(default_factory=lambda: ["main"], min_length=1)
     keyring: Path | None = None
+    # Where locked .debs are fetched from once the archive replaced them: where
+    # packages come from, not what they are, so it is left out of the dump that
+    # the lock's configChecksum is made from (exclude=True).
+    snapshot: str | None = Field(default=None, pattern=r"^https?://\S+$", exclude=True)
+    """URL prefix of a snapshot archive of this repository: a locked .deb gone from
+    the mirror is fetched from ``<snapshot>/<YYYYMMDDTHHMMSSZ>/<pool filename>``."""
 
 
 class User(_Model):

@@ -31,7 +31,7 @@ def sources_for(config: Config) -> list[Source]:
     if config.repositories:
         return [
             Source(uri=r.url.rstrip("/"), suites=tuple(r.suites),
-                   components=tuple(r.components), keyring=r.keyring)
+                   components=tuple(r.components), keyring=r.keyring, snapshot=r.snapshot)
             for r in config.repositories
         ]
     return debian_sources_for(read_host_sources(), config.release)
