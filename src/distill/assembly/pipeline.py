@@ -110,11 +110,14 @@ def build(
         base = read_remote_base(config.remote_base, archs)
         if locked:
             check_base_pin(_need_lock(lock_path), base)
+    suite_dates = None
     if locked:
-        plans = locked_plans(config, archs, read_lock(_need_lock(lock_path)))
+        pinned = read_lock(_need_lock(lock_path))
+        plans = locked_plans(config, archs, pinned)
+        suite_dates = pinned.suite_dates
     else:
         plans = resolve_plans(config, archs, sources=sources, progress=progress)
-    debs = download_packages(plans, sources, progress=progress)
+    debs = download_packages(plans, sources, progress=progress, suite_dates=suite_dates)
     with _registry_blobs(outputs) as remote_has:
         context = BuildContext(
             config=config, chain=flavor_layers(config), epoch=source_date_epoch(),

@@ -54,6 +54,8 @@ class DownloadRequest:
     url: str
     sha256: str
     size: int | None = None
+    alternatives: tuple[str, ...] = ()
+    """Other copies of the file, tried in order when ``url`` answers 404 or mismatches."""
 
 
 @functools.cache
@@ -104,7 +106,11 @@ def fetch_bytes(client: httpx.Client, url: str) -> bytes:
 
 
 class NotFoundError(FetchError):
-    """The server answered 404: the file is not (or no longer) there."""
+    """The server answered 404 for ``url``: the file is not (or no longer) there."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"not found at {url} (HTTP 404)")
+        self.url = url
 
 
 def fetch_verified(
@@ -177,9 +183,8 @@ def _fetch_one(client: httpx.Client, request: DownloadRequest, *, cache: Path, t
     if target.is_file():
         task.advance(request.size or 0)
         return target
-    return _fetch_locked(
-        client, [request.url], sha256=request.sha256, size=request.size, target=target, task=task
-    )
+    return _fetch_locked(client, [request.url, *request.alternatives], sha256=request.sha256,
+                         size=request.size, target=target, task=task)
 
 
 def _fetch_locked(
@@ -301,7 +306,7 @@ def _copy_checked(
 
 def _check_status(response: httpx.Response, url: str) -> None:
     if response.status_code == 404:
-        raise NotFoundError(f"not found at {url} (HTTP 404)")
+        raise NotFoundError(url)
     if response.status_code >= 400:
         raise _HTTPStatus(url, response.status_code, response.reason_phrase)
 

@@ -86,9 +86,16 @@ def current_indexes(
     Their SHA-256s identify the repository state, so callers can key caches
     of anything derived from the records on them.
     """
+    return release_indexes(fetch_releases(sources, cache=cache, client=client), arch=arch)
+
+
+def release_indexes(
+    releases: Sequence[tuple[Source, str, Release]], *, arch: str
+) -> list[IndexRef]:
+    """The Packages indexes for ``arch`` named by releases from :func:`fetch_releases`."""
     return [
         index
-        for source, suite, release in fetch_releases(sources, cache=cache, client=client)
+        for source, suite, release in releases
         for index in _indexes(release, source=source, suite=suite, arch=arch)
     ]
 
