@@ -107,6 +107,22 @@ def test_find_versions_scans_a_cold_index_and_reads_a_warm_one_from_the_parsed_c
 
 
 @pytest.mark.mirror
+def test_a_mirror_that_serves_no_by_hash_path_serves_the_canonical_name(
+    local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path
+) -> None:
+    source = _source(local_mirror, local_copy, mirror_source)
+    served = local_copy.root / "debian" / local_copy.index_path
+    canonical = f"dists/{local_copy.suite}/{local_copy.index_name}"
+    served.rename(local_copy.root / "debian" / canonical)
+
+    records = load_packages([source], arch="amd64", cache=tmp_path / "cache")
+
+    assert records
+    assert local_mirror.log == [f"/debian/dists/{local_copy.suite}/InRelease",
+                                f"/debian/{local_copy.index_path}", f"/debian/{canonical}"]
+
+
+@pytest.mark.mirror
 def test_a_tampered_inrelease_is_refused(
     local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path,
     cache_files: CacheFiles,
