@@ -170,3 +170,21 @@ def test_without_a_lock_a_404_stays_a_plain_not_found(
     with pytest.raises(NotFoundError, match=f"^not found at {file_server.uri}/{FILENAME}"):
         download_debs([PACKAGE], [source], cache=tmp_path / "c")
     assert archive.log == []
+
+
+def test_a_second_lost_deb_whose_suite_has_no_date_is_named(
+    file_server: Any, signer: Any, archive: SnapshotArchive, tmp_path: Path
+) -> None:
+    archive.add(snapshot_id(DATE), FILENAME, DATA)
+    other = LockedPackage(name="extra", version="2", architecture="all", sha256="e" * 64,
+                          size=1, filename="pool/main/e/extra/extra_2_all.deb",
+                          suite="sid-extra", component="main")
+    sources = [_source(file_server, signer, archive.prefix),
+               Source(uri=file_server.uri, suites=("sid-extra",), components=("main",),
+                      keyring=signer.keyring, snapshot=archive.prefix)]
+    cache = tmp_path / "c"
+
+    with pytest.raises(FetchError, match=r"^extra 2 from distill\.lock is gone from sid-extra "
+                                         r".*records no date of sid-extra"):
+        download_debs([PACKAGE, other], sources, cache=cache, suite_dates={"sid": DATE})
+    assert cached_path(cache, PACKAGE.sha256).read_bytes() == DATA

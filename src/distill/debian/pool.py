@@ -92,6 +92,9 @@ def download_debs(
             missing = _package_at(again.url, packages, requests)
             if missing is None:
                 raise
+            if missing.sha256 not in retry:  # its suite has no date or no snapshot archive
+                dated = missing.suite in suite_dates
+                raise FetchError(_no_snapshot(missing, sources, dated=dated)) from again
             raise FetchError(_gone(missing, sources, also=retry[missing.sha256])) from again
     return {sha: by_url[request.url] for sha, request in requests.items()}
 
