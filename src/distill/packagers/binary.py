@@ -29,6 +29,13 @@ from distill.packagers.elf import ElfInfo, read_elf, version_key
 from distill.rootfs.tree import FileTree
 
 AUTO_BASES: tuple[str, ...] = ("static", "base-nossl", "base", "cc")
+GLIBC_SONAMES = frozenset({
+    "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libresolv.so.2",
+    "libutil.so.1", "libanl.so.1", "libmvec.so.1", "libBrokenLocale.so.1", "libnss_files.so.2",
+    "libnss_dns.so.2", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1",
+})
+"""Libraries (and loaders) that Debian's libc6 ships in every release: a program that
+needs only these is placed without reading the release's Contents index."""
 """The bases ``base: auto`` chooses from, smallest first."""
 
 
@@ -100,13 +107,16 @@ class BinaryStep:
                                            progress=context.progress), arch=arch)
         _check_glibc(info, index, release=config.release, arch=arch,
                      custom_sources=bool(config.repositories), cache=cache)
-        contents = load_contents(context.sources, arch=arch, cache=cache,
-                                 progress=context.progress)
         sonames = list(info.needed)
         if info.interpreter is not None:
             sonames.append(posixpath.basename(info.interpreter))
+        if all(soname in GLIBC_SONAMES for soname in sonames):
+            return ["libc6"]  # no need for the (large) Contents index
+        contents = load_contents(context.sources, arch=arch, cache=cache,
+                                 progress=context.progress)
         return list(dict.fromkeys(
-            _provider(info, soname, contents, index, release=config.release)
+            "libc6" if soname in GLIBC_SONAMES
+            else _provider(info, soname, contents, index, release=config.release)
             for soname in sonames
         ))
 
