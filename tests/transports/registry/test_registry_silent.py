@@ -15,13 +15,18 @@ import pytest
 from distill.errors import TransportError
 from distill.transports.registry import pull
 from distill.transports.registry.options import RegistryOptions
+from distill.transports.registry.remote_cache import DestinationBlobs
+
+HELD: dict[str, list[socket.socket]] = {}
+"""The connections each silent registry accepted, by host."""
 
 
 @pytest.fixture
 def silent_registry() -> Iterator[str]:
     """``127.0.0.1:PORT`` of a server that accepts every connection and never answers."""
     server = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
+    host = f"127.0.0.1:{server.getsockname()[1]}"
+    held = HELD.setdefault(host, [])
     stop = threading.Event()
 
     def accept() -> None:
@@ -38,7 +43,7 @@ def silent_registry() -> Iterator[str]:
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield f"127.0.0.1:{server.getsockname()[1]}"
+        yield host
     finally:
         stop.set()
         thread.join()
@@ -73,6 +78,16 @@ def test_distill_copy_from_a_silent_registry_is_one_line(
     assert len(lines) == 1 and lines[0].startswith("error: "), ran.stderr
     assert f"{silent_registry} did not answer" in lines[0]
     assert not out.exists()
+
+
+def test_an_unreachable_destination_is_asked_once(silent_registry: str) -> None:
+    options = RegistryOptions(timeout=0.3, silence=0.5, backoff=0.01)
+    with DestinationBlobs([(silent_registry, "app")], options=options) as blobs:
+        assert blobs("sha256:" + "1" * 64) is False
+        asked = len(HELD[silent_registry])
+        assert asked >= 1
+        assert blobs("sha256:" + "2" * 64) is False
+        assert len(HELD[silent_registry]) == asked
 
 
 @pytest.mark.parametrize("value", ["0", "soon", "-3"])
