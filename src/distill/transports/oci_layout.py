@@ -166,7 +166,9 @@ def _write_blobs(artifact: Artifact, root: Path, *, fresh: bool) -> None:
         target = blobs / name
         if not fresh and _holds(target, content):
             continue
-        with atomic_writer(target) as out:
+        # a fresh layout appears whole when its folder is renamed; an existing one
+        # is read by others meanwhile, so each blob lands atomically there
+        with (target.open("wb") if fresh else atomic_writer(target)) as out:
             if isinstance(content, Layer):
                 copy_layer(content, out)
             else:
