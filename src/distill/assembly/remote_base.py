@@ -8,13 +8,23 @@ that image's layers and history and inherits its User, WorkingDir, Env,
 Entrypoint and Cmd; the configuration's keys override them. ``distill lock``
 pins the base by manifest digest per architecture in a ``base`` entry of
 distill.lock, which ``--locked`` checks.
+
+Every layer of the base is walked once to refuse entries that would write
+outside the root (see :mod:`distill.layers.tar_safety`); the verdict is kept in
+the cache by chain ID (the layer and those below it), with the symbolic links
+the layers leave, so a warm build reads no base layer again. An archive base is
+unpacked into its own folder under ``bases/``; when the base is refused or
+cannot be read, that folder is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,17 +32,22 @@ from typing import Any
 
 from distill.assembly.runtime import resolve_user
 from distill.config import Config
-from distill.errors import ConfigError, LockError, TransportError
+from distill.errors import ConfigError, FormatError, LockError, TransportError
 from distill.flavors import variant_settings
 from distill.fsutil import atomic_write_bytes, cache_root
+from distill.layers.tar_safety import UnsafeEntry, check_layer_tar
 from distill.oci import media_types
+from distill.oci.blobs import READ_ERRORS, open_layer_tar
 from distill.oci.config import HistoryEntry
-from distill.oci.model import Image, Layer
+from distill.oci.digest import digest_hex
+from distill.oci.model import Artifact, Image, Layer
 from distill.rootfs.accounts import DEFAULT_USERS
 from distill.transports import pick_image, read_artifact
-from distill.transports.reference import Reference
+from distill.transports.docker_archive import chain_ids
+from distill.transports.reference import DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, Reference
 
 _RERUN = "run `distill lock`"
+_SAFE = "tar-safety-v1"
 
 
 @dataclass(frozen=True)
@@ -55,9 +70,30 @@ class Inherited:
 
 
 def read_remote_base(ref: Reference, archs: Sequence[str]) -> RemoteBase:
-    """Read ``ref`` and pick its image for each of ``archs``."""
-    work = cache_root() / "bases" / hashlib.sha256(str(ref).encode()).hexdigest()[:32]
-    artifact = read_artifact(ref, work)
+    """Read ``ref``, pick its image for each of ``archs`` and check their layers' entries."""
+    bases = cache_root() / "bases"
+    work = bases / hashlib.sha256(str(ref).encode()).hexdigest()[:32]
+    unpacked = None
+    try:
+        if ref.transport != OCI:  # an OCI layout is read where it is
+            work.mkdir(parents=True, exist_ok=True)
+        if ref.transport in (OCI_ARCHIVE, DOCKER_ARCHIVE):
+            unpacked = Path(tempfile.mkdtemp(prefix="read.", dir=work))
+        artifact = read_artifact(ref, unpacked or work)
+        base = RemoteBase(reference=ref, images=_pick_images(ref, artifact, archs))
+        for image in base.images.values():
+            check_base_layers(ref, image)
+    except BaseException:
+        if unpacked is not None:
+            shutil.rmtree(unpacked, ignore_errors=True)
+        for folder in (work, bases):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty: another build may be using it
+        raise
+    return base
+
+
+def _pick_images(ref: Reference, artifact: Artifact, archs: Sequence[str]) -> dict[str, Image]:
     images = {}
     for arch in archs:
         try:
@@ -68,7 +104,44 @@ def read_remote_base(ref: Reference, archs: Sequence[str]) -> RemoteBase:
             raise ConfigError(f"base {ref} is an image for {image.platform.architecture}, "
                               f"the build asks for {arch}")
         images[arch] = image
-    return RemoteBase(reference=ref, images=images)
+    return images
+
+
+def check_base_layers(ref: Reference, image: Image) -> None:
+    """Raise FormatError naming the base, the layer and the entry if a layer of ``image``
+    writes outside the root; verdicts are cached by chain ID."""
+    verdicts = cache_root() / "verdicts" / _SAFE
+    links: frozenset[str] = frozenset()
+    for layer, chain in zip(image.layers, chain_ids([la.diff_id for la in image.layers]),
+                            strict=True):
+        verdict = verdicts / digest_hex(chain)
+        cached = _cached_links(verdict)
+        if cached is not None:
+            links = cached
+            continue
+        links = _check_layer(ref, layer, links)
+        with contextlib.suppress(OSError):  # without it the layer is read again next time
+            atomic_write_bytes(verdict, json.dumps(sorted(links)).encode())
+
+
+def _cached_links(verdict: Path) -> frozenset[str] | None:
+    try:
+        links = json.loads(verdict.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(links, list) or not all(isinstance(link, str) for link in links):
+        return None
+    return frozenset(links)
+
+
+def _check_layer(ref: Reference, layer: Layer, links: frozenset[str]) -> frozenset[str]:
+    try:
+        with open_layer_tar(layer.path, layer.media_type) as stream:
+            return check_layer_tar(stream, symlinks=links)
+    except UnsafeEntry as exc:
+        raise FormatError(f"base {ref}: layer {layer.digest}: {exc}") from exc
+    except (FormatError, *READ_ERRORS) as exc:
+        raise FormatError(f"base {ref}: cannot read layer {layer.digest}: {exc}") from exc
 
 
 def base_layers(image: Image) -> list[Layer]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import shutil
 import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from distill.errors import FormatError, IntegrityError, TransportError
-from distill.fsutil import atomic_writer
+from distill.fsutil import atomic_writer, write_failure
 from distill.oci import media_types
 from distill.oci.blobs import READ_ERRORS, open_layer_tar
 from distill.oci.digest import digest_hex
@@ -110,7 +111,7 @@ def write(image: Image, path: Path, *, names: Sequence[str], progress: Progress 
         with atomic_writer(path) as out:
             write_members(plan, out, progress=progress)
     except OSError as exc:
-        raise TransportError(f"cannot write docker archive {path}: {exc}") from exc
+        raise TransportError(write_failure(path, exc)) from exc
 
 
 def archive_size(plan: Sequence[Member]) -> int:
@@ -166,7 +167,10 @@ def _write_body(out: BinaryIO, member: Member, task: Task) -> int:
     with _layer_tar(layer.path, layer.media_type) as stream:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
-            written += _write(out, chunk, task)
+            try:
+                written += _write(out, chunk, task)
+            except OSError as exc:  # the output's error, not the layer's: keep it apart
+                raise _OutputError(exc) from exc
             if written > member.size:
                 break
     if written != member.size or f"sha256:{digest.hexdigest()}" != layer.diff_id:
@@ -174,11 +178,22 @@ def _write_body(out: BinaryIO, member: Member, task: Task) -> int:
     return written + _write(out, bytes(_padded(written) - written), task)
 
 
+class _OutputError(Exception):
+    """Writing the archive failed while a layer was being read (unwrapped below)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @contextlib.contextmanager
 def _layer_tar(path: Path, media_type: str) -> Iterator[IO[bytes]]:
+    """The layer's tar stream; read errors name the layer, write errors stay OSError."""
     try:
         with open_layer_tar(path, media_type) as stream:
             yield stream
+    except _OutputError as exc:
+        raise exc.error from None
     except (FormatError, *READ_ERRORS) as exc:
         raise TransportError(f"cannot read layer {path}: {exc}") from exc
 
@@ -191,9 +206,18 @@ def read(path: Path, work_dir: Path, *, name: str | None = None) -> Image:
 
     The archive is unpacked into a new folder inside ``work_dir``; the returned
     layers point at the layer files there (uncompressed ``OCI_LAYER`` layers, or
-    gzip/zstd layers as stored), so they live as long as ``work_dir`` does.
+    gzip/zstd layers as stored), so they live as long as ``work_dir`` does. When
+    reading fails, the folder is removed.
     """
     root = Path(tempfile.mkdtemp(prefix="docker-archive.", dir=work_dir))
+    try:
+        return _read_unpacked(path, root, name=name)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+
+
+def _read_unpacked(path: Path, root: Path, *, name: str | None) -> Image:
     try:
         with tarfile.open(path, mode="r:") as tar:
             tar.extractall(root, filter="data")

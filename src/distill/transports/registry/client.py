@@ -3,7 +3,8 @@
 One :class:`RegistryClient` talks to one registry host. Every operation (a
 manifest request, a whole blob upload, a whole download) is retried with
 exponential backoff on 429 and 5xx answers (honouring ``Retry-After``),
-connection resets and timeouts. Authentication follows the registry's
+connection resets and timeouts, until its retries or its budget of silence (see
+:mod:`options`) run out. Authentication follows the registry's
 ``WWW-Authenticate`` challenge: HTTP basic, or a bearer token fetched from the
 challenge's realm for the scopes the request needs.
 """
@@ -37,11 +38,15 @@ T = TypeVar("T")
 
 
 class _Retry(Exception):
-    """A transient failure; ``delay`` is the registry's Retry-After, if it gave one."""
+    """A transient failure; ``delay`` is the registry's Retry-After, if it gave one.
 
-    def __init__(self, reason: str, delay: float | None = None) -> None:
+    ``silent``: the registry did not answer in time (as opposed to answering badly).
+    """
+
+    def __init__(self, reason: str, delay: float | None = None, *, silent: bool = False) -> None:
         super().__init__(reason)
         self.delay = delay
+        self.silent = silent
 
 
 class _UseHttp(Exception):
@@ -103,7 +108,7 @@ class RegistryClient:
         """Every (method, path) sent, for callers that count round trips."""
         self._http = httpx.Client(
             verify=self.options.ssl_context(host),
-            timeout=httpx.Timeout(self.options.timeout, connect=30.0),
+            timeout=httpx.Timeout(self.options.timeout),
             follow_redirects=True,
             limits=httpx.Limits(max_connections=self.options.parallel * 2),
             headers={"User-Agent": "distill"},
@@ -255,16 +260,25 @@ class RegistryClient:
                         )
             except (httpx.TimeoutException, httpx.NetworkError,
                     httpx.RemoteProtocolError) as exc:
-                raise _Retry(f"download interrupted: {exc}") from exc
+                raise _Retry(f"download interrupted: {exc}",
+                             silent=isinstance(exc, httpx.TimeoutException)) from exc
 
     # --- requests, retries, auth --------------------------------------------
 
     def _retrying(self, what: str, operation: Callable[[], T]) -> T:
-        attempts = self.options.retries + 1
+        attempts, silence = self.options.retries + 1, 0.0
         for attempt in range(attempts):
+            started = time.monotonic()
             try:
                 return operation()
             except _Retry as retry:
+                if retry.silent:
+                    silence += time.monotonic() - started
+                if silence >= self.options.silence:
+                    raise TransportError(
+                        f"{what} failed: {self.host} did not answer "
+                        f"({attempt + 1} attempts of {self.options.timeout:g} s)"
+                    ) from retry
                 if attempt == attempts - 1:
                     raise TransportError(
                         f"{what} failed after {attempts} attempts: {retry}"
@@ -310,7 +324,8 @@ class RegistryClient:
             except (httpx.TimeoutException, httpx.NetworkError,
                     httpx.RemoteProtocolError) as exc:
                 self._maybe_switch_scheme(exc)
-                raise _Retry(f"{type(exc).__name__}: {exc or 'connection closed'}") from exc
+                raise _Retry(f"{type(exc).__name__}: {exc or 'connection closed'}",
+                             silent=isinstance(exc, httpx.TimeoutException)) from exc
             self._scheme_worked(response)
             if response.status_code != 401 or not self._answer_challenge(response, scopes):
                 return response
@@ -406,7 +421,8 @@ class RegistryClient:
         try:
             response = self._http.get(realm, params=query, auth=auth)
         except httpx.HTTPError as exc:
-            raise _Retry(f"token request to {realm} failed: {exc}") from exc
+            raise _Retry(f"token request to {realm} failed: {exc}",
+                         silent=isinstance(exc, httpx.TimeoutException)) from exc
         if response.status_code in (401, 403):
             raise self._rejected()
         if response.status_code != 200:
