@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pytest
 
@@ -12,7 +12,7 @@ from distill.layers.tar_safety import UnsafeEntry, check_layer_tar
 from support.layer_tars import Entry, tar_of
 
 
-def check(entries: Sequence[Entry], links: Sequence[str] = ()) -> frozenset[str]:
+def check(entries: Sequence[Entry], links: Iterable[str] = ()) -> frozenset[str]:
     return check_layer_tar(io.BytesIO(tar_of(entries)), symlinks=links)
 
 
