@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from distill.errors import ConfigError
-from distill.transports.reference import DOCKER_DAEMON, Reference, parse_reference
+from distill.oci.reference import DOCKER_DAEMON, Reference, parse_reference
 
 Release = Literal["bookworm", "trixie"]
 Arch = Literal["amd64", "arm64"]

@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 
 from distill.cli.main import main
-from distill.oci.digest import digest_hex
+from distill.oci.digest import chain_ids, digest_hex
 from distill.oci.model import Image, Layer
 from distill.oci.validate import validate
 from distill.transports import parse_reference, read_artifact, write_artifact
-from distill.transports.docker_archive import chain_ids
 from support.layer_tars import Entry, gzip_layer, image_of
 
 HONEST = [Entry("etc/", kind="dir"), Entry("etc/os-release", data=b"ID=base\n"),

@@ -10,7 +10,6 @@ uploaded.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,12 +25,14 @@ from distill.assembly.layers import (
 )
 from distill.assembly.plan import EXTRA_GROUP, PackagePlan
 from distill.assembly.remote_base import (
+    ReadImage,
     RemoteBase,
     base_annotations,
     base_history,
     base_layers,
     check_base_pin,
     inherit,
+    need_reader,
     read_remote_base,
 )
 from distill.assembly.resolution import (
@@ -62,7 +63,6 @@ from distill.oci.mutate import (
     with_runtime,
 )
 from distill.progress import SILENT, Progress
-from distill.transports.reference import DOCKER, Reference
 
 __all__ = ["BuildResult", "build", "lock", "sources_for"]
 
@@ -94,20 +94,22 @@ def build(
     lock_path: Path | None = None,
     locked: bool = False,
     progress: Progress = SILENT,
-    outputs: Sequence[Reference] = (),
+    read_image: ReadImage | None = None,
+    remote_has: Callable[[str], bool] | None = None,
 ) -> BuildResult:
     """Build the images the configuration describes, one per architecture.
 
-    ``outputs`` are where the caller will write the result: when they are all
-    registries, a cached layer whose blob is gone locally is reused if every
-    one of them holds it.
+    ``read_image`` reads a remote base (the caller's transports). ``remote_has``
+    says whether every registry the result will be pushed to holds a blob: a
+    cached layer whose blob is gone locally is then reused, not rebuilt.
     """
     archs = chosen_archs(config, archs)
     sources = sources_for(config)
     config = prepare_config(config, archs, sources, progress)
     base = None
     if config.remote_base is not None:
-        base = read_remote_base(config.remote_base, archs)
+        base = read_remote_base(config.remote_base, archs,
+                                read=need_reader(read_image, config.remote_base))
         if locked:
             check_base_pin(_need_lock(lock_path), base)
     suite_dates = None
@@ -118,13 +120,12 @@ def build(
     else:
         plans = resolve_plans(config, archs, sources=sources, progress=progress)
     debs = download_packages(plans, sources, progress=progress, suite_dates=suite_dates)
-    with _registry_blobs(outputs) as remote_has:
-        context = BuildContext(
-            config=config, chain=flavor_layers(config), epoch=source_date_epoch(),
-            store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
-            progress=progress, base=base,
-        )
-        images = tuple(_image(context, plan) for plan in plans)
+    context = BuildContext(
+        config=config, chain=flavor_layers(config), epoch=source_date_epoch(),
+        store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
+        progress=progress, base=base,
+    )
+    images = tuple(_image(context, plan) for plan in plans)
     tag = config.version or "latest"
     artifact: Artifact = images[0]
     if len(images) > 1:
@@ -136,19 +137,6 @@ def _need_lock(lock_path: Path | None) -> Path:
     if lock_path is None:
         raise ConfigError("--locked needs a lock file")
     return lock_path
-
-
-@contextlib.contextmanager
-def _registry_blobs(outputs: Sequence[Reference]) -> Iterator[Callable[[str], bool] | None]:
-    """The check that every output registry holds a blob, when all outputs are registries."""
-    if not outputs or any(ref.transport != DOCKER for ref in outputs):
-        yield None
-        return
-    from distill.transports import registry  # only builds that push pay for the client
-
-    destinations = [registry.split_name(ref.name or "") for ref in outputs]
-    with registry.DestinationBlobs(destinations) as blobs:
-        yield blobs
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ pins the base by manifest digest per architecture in a ``base`` entry of
 distill.lock, which ``--locked`` checks.
 
 Every layer of the base is walked once to refuse entries that would write
-outside the root (see :mod:`distill.layers.tar_safety`); the verdict is kept in
-the cache by chain ID (the layer and those below it), with the symbolic links
-the layers leave, so a warm build reads no base layer again. An archive base is
+outside the root (see :mod:`distill.layers.base_check`). The caller says how
+images are read (its transports), so this package never imports them. An archive base is
 unpacked into its own folder under ``bases/``; when the base is refused or
 cannot be read, that folder is removed.
 """
@@ -25,29 +24,24 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from distill.assembly.runtime import resolve_user
 from distill.config import Config
-from distill.errors import ConfigError, FormatError, LockError, TransportError
+from distill.errors import ConfigError, LockError, TransportError
 from distill.flavors import variant_settings
 from distill.fsutil import atomic_write_bytes, cache_root
-from distill.layers.tar_safety import UnsafeEntry, check_layer_tar
+from distill.layers.base_check import VERDICTS, check_image_layers
 from distill.oci import media_types
-from distill.oci.blobs import READ_ERRORS, open_layer_tar
 from distill.oci.config import HistoryEntry
-from distill.oci.digest import digest_hex
-from distill.oci.model import Artifact, Image, Layer
+from distill.oci.model import Artifact, Image, Layer, image_for
+from distill.oci.reference import DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, Reference
 from distill.rootfs.accounts import DEFAULT_USERS
-from distill.transports import pick_image, read_artifact
-from distill.transports.docker_archive import chain_ids
-from distill.transports.reference import DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, Reference
 
 _RERUN = "run `distill lock`"
-_SAFE = "tar-safety-v1"
 
 
 @dataclass(frozen=True)
@@ -69,8 +63,22 @@ class Inherited:
     """The configuration with the base's entrypoint and cmd where it sets none."""
 
 
-def read_remote_base(ref: Reference, archs: Sequence[str]) -> RemoteBase:
-    """Read ``ref``, pick its image for each of ``archs`` and check their layers' entries."""
+ReadImage = Callable[[Reference, Path], Artifact]
+"""Reads the image at a reference, unpacking what needs unpacking into the folder
+given (the caller's transports: :func:`distill.transports.read_artifact`)."""
+
+
+def need_reader(read: ReadImage | None, ref: Reference) -> ReadImage:
+    """``read``, or a ConfigError when a base must be read and the caller gave no reader."""
+    if read is None:
+        raise ConfigError(f"base {ref}: reading a base image needs an image reader "
+                          "(distill.build and the CLI give their transports)")
+    return read
+
+
+def read_remote_base(ref: Reference, archs: Sequence[str], *, read: ReadImage) -> RemoteBase:
+    """Read ``ref`` with ``read``, pick its image for each of ``archs`` and check their
+    layers' entries."""
     bases = cache_root() / "bases"
     work = bases / hashlib.sha256(str(ref).encode()).hexdigest()[:32]
     unpacked = None
@@ -79,10 +87,11 @@ def read_remote_base(ref: Reference, archs: Sequence[str]) -> RemoteBase:
             work.mkdir(parents=True, exist_ok=True)
         if ref.transport in (OCI_ARCHIVE, DOCKER_ARCHIVE):
             unpacked = Path(tempfile.mkdtemp(prefix="read.", dir=work))
-        artifact = read_artifact(ref, unpacked or work)
+        artifact = read(ref, unpacked or work)
         base = RemoteBase(reference=ref, images=_pick_images(ref, artifact, archs))
         for image in base.images.values():
-            check_base_layers(ref, image)
+            check_image_layers(image, label=f"base {ref}",
+                               verdicts=cache_root() / "verdicts" / VERDICTS)
     except BaseException:
         if unpacked is not None:
             shutil.rmtree(unpacked, ignore_errors=True)
@@ -97,7 +106,7 @@ def _pick_images(ref: Reference, artifact: Artifact, archs: Sequence[str]) -> di
     images = {}
     for arch in archs:
         try:
-            image = pick_image(artifact, architecture=arch)
+            image = image_for(artifact, architecture=arch)
         except TransportError as exc:  # it names the architectures the index has
             raise ConfigError(f"base {ref}: {exc}") from exc
         if image.platform.architecture != arch:
@@ -105,43 +114,6 @@ def _pick_images(ref: Reference, artifact: Artifact, archs: Sequence[str]) -> di
                               f"the build asks for {arch}")
         images[arch] = image
     return images
-
-
-def check_base_layers(ref: Reference, image: Image) -> None:
-    """Raise FormatError naming the base, the layer and the entry if a layer of ``image``
-    writes outside the root; verdicts are cached by chain ID."""
-    verdicts = cache_root() / "verdicts" / _SAFE
-    links: frozenset[str] = frozenset()
-    for layer, chain in zip(image.layers, chain_ids([la.diff_id for la in image.layers]),
-                            strict=True):
-        verdict = verdicts / digest_hex(chain)
-        cached = _cached_links(verdict)
-        if cached is not None:
-            links = cached
-            continue
-        links = _check_layer(ref, layer, links)
-        with contextlib.suppress(OSError):  # without it the layer is read again next time
-            atomic_write_bytes(verdict, json.dumps(sorted(links)).encode())
-
-
-def _cached_links(verdict: Path) -> frozenset[str] | None:
-    try:
-        links = json.loads(verdict.read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(links, list) or not all(isinstance(link, str) for link in links):
-        return None
-    return frozenset(links)
-
-
-def _check_layer(ref: Reference, layer: Layer, links: frozenset[str]) -> frozenset[str]:
-    try:
-        with open_layer_tar(layer.path, layer.media_type) as stream:
-            return check_layer_tar(stream, symlinks=links)
-    except UnsafeEntry as exc:
-        raise FormatError(f"base {ref}: layer {layer.digest}: {exc}") from exc
-    except (FormatError, *READ_ERRORS) as exc:
-        raise FormatError(f"base {ref}: cannot read layer {layer.digest}: {exc}") from exc
 
 
 def base_layers(image: Image) -> list[Layer]:

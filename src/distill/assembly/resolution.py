@@ -8,9 +8,13 @@ from datetime import datetime
 from pathlib import Path
 
 from distill import packagers
-from distill.assembly.fingerprint import cache_key
 from distill.assembly.plan import PackagePlan, plan_from_index, plan_from_lock
-from distill.assembly.remote_base import read_remote_base, write_base_pin
+from distill.assembly.remote_base import (
+    ReadImage,
+    need_reader,
+    read_remote_base,
+    write_base_pin,
+)
 from distill.config import ARCHS, Config
 from distill.debian.download import new_client
 from distill.debian.lock import Lock, read_lock, write_lock
@@ -20,6 +24,7 @@ from distill.debian.sources import Source, debian_sources_for, read_host_sources
 from distill.errors import ConfigError, DistillError
 from distill.flavors import Flavor, image_chain
 from distill.fsutil import cache_root
+from distill.layers.fingerprint import cache_key
 from distill.packagers import PrepareContext
 from distill.progress import SILENT, Progress
 
@@ -150,8 +155,10 @@ def download_packages(
                          suite_dates=suite_dates, progress=progress)
 
 
-def lock(config: Config, *, lock_path: Path, progress: Progress = SILENT) -> Lock:
-    """Resolve every architecture and write the lock file."""
+def lock(config: Config, *, lock_path: Path, progress: Progress = SILENT,
+         read_image: ReadImage | None = None) -> Lock:
+    """Resolve every architecture and write the lock file; a remote base is read with
+    ``read_image`` and pinned too."""
     archs = chosen_archs(config, None)
     sources = sources_for(config)
     config = prepare_config(config, archs, sources, progress)
@@ -164,6 +171,7 @@ def lock(config: Config, *, lock_path: Path, progress: Progress = SILENT) -> Loc
     )
     write_lock(lock_path, result)
     if config.remote_base is not None:
-        write_base_pin(lock_path, read_remote_base(config.remote_base, archs))
+        read = need_reader(read_image, config.remote_base)
+        write_base_pin(lock_path, read_remote_base(config.remote_base, archs, read=read))
     return result
 

@@ -16,7 +16,6 @@ import posixpath
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from distill.assembly.fingerprint import cache_key
 from distill.config import RELEASES, App, Config
 from distill.debian.contents import LibraryContents, load_contents
 from distill.debian.index import PackageIndex, parse_version
@@ -24,6 +23,7 @@ from distill.debian.repository import find_versions, load_packages
 from distill.debian.sources import Source, debian_sources_for, read_host_sources
 from distill.errors import ConfigError, DistillError
 from distill.flavors import lineage
+from distill.layers.fingerprint import cache_key
 from distill.packagers import AppLayer, LayerContext, PrepareContext
 from distill.packagers.elf import ElfInfo, read_elf, version_key
 from distill.rootfs.tree import FileTree

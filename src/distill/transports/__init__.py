@@ -12,9 +12,8 @@ import platform as host
 from pathlib import Path
 
 from distill.errors import TransportError
-from distill.oci.model import Artifact, Image
-from distill.progress import SILENT, Progress
-from distill.transports.reference import (
+from distill.oci.model import Artifact, Image, image_for
+from distill.oci.reference import (
     DOCKER,
     DOCKER_ARCHIVE,
     DOCKER_DAEMON,
@@ -24,6 +23,7 @@ from distill.transports.reference import (
     Reference,
     parse_reference,
 )
+from distill.progress import SILENT, Progress
 
 __all__ = [
     "TRANSPORTS",
@@ -56,14 +56,7 @@ def host_architecture() -> str:
 
 def pick_image(artifact: Artifact, *, architecture: str | None = None) -> Image:
     """The image of ``artifact`` for ``architecture`` (default: this machine's)."""
-    if isinstance(artifact, Image):
-        return artifact
-    wanted = architecture or host_architecture()
-    for image in artifact.images:
-        if image.platform.architecture == wanted:
-            return image
-    available = ", ".join(sorted({i.platform.architecture for i in artifact.images})) or "none"
-    raise TransportError(f"no image for {wanted} in the index (it has: {available})")
+    return image_for(artifact, architecture=architecture or host_architecture())
 
 
 def write_artifact(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:

@@ -28,7 +28,7 @@ from distill.errors import FormatError, IntegrityError, TransportError
 from distill.fsutil import atomic_writer, write_failure
 from distill.oci import media_types
 from distill.oci.blobs import READ_ERRORS, open_layer_tar
-from distill.oci.digest import digest_hex
+from distill.oci.digest import chain_ids, digest_hex
 from distill.oci.model import Image, Layer, Platform, canonical_json
 from distill.progress import SILENT, Progress, Task
 
@@ -49,18 +49,6 @@ class Member:
     size: int
     data: bytes | None = None
     layer: Layer | None = None
-
-
-def chain_ids(diff_ids: Sequence[str]) -> list[str]:
-    """The layer chain IDs for ``diff_ids``, as Docker's layer store names them."""
-    chain: list[str] = []
-    for diff_id in diff_ids:
-        if not chain:
-            chain.append(diff_id)
-        else:
-            joined = f"{chain[-1]} {diff_id}".encode()
-            chain.append("sha256:" + hashlib.sha256(joined).hexdigest())
-    return chain
 
 
 def members(image: Image, *, names: Sequence[str], omit_layers: int = 0) -> tuple[Member, ...]:

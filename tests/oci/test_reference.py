@@ -9,8 +9,8 @@ import pytest
 
 from distill.errors import ConfigError, TransportError
 from distill.oci.model import Image, ImageIndex, Layer
+from distill.oci.reference import TRANSPORTS, Reference, parse_reference
 from distill.transports import host_architecture, read_artifact, write_artifact
-from distill.transports.reference import TRANSPORTS, Reference, parse_reference
 
 LayerFactory = Callable[[Mapping[str, bytes | tuple[bytes, int]]], Layer]
 ImageFactory = Callable[..., Image]
