@@ -31,6 +31,14 @@ def test_requests_in_the_three_forms() -> None:
     assert str(parse_request("foo (>= 1.2)", "amd64")[0]) == "foo (>= 1.2)"
 
 
+def test_a_broken_request_is_a_resolve_error_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with pytest.raises(ResolveError, match=r"^cannot parse package request 'foo \(>= 1': "):
+        parse_request("foo (>= 1", "amd64")
+    assert caplog.records == []
+
+
 def test_arch_restrictions_and_qualifiers() -> None:
     field = "a [!amd64] | b [amd64], c [arm64], d:native, e:any, f:arm64 | g, h (< 2)"
     groups = parse_relations(field, "amd64")
