@@ -113,3 +113,10 @@ def test_an_unreadable_ignore_file_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_bytes(b"\xff\xfe*.log\n")
     with pytest.raises(ConfigError, match=r"^cannot read .*\.gitignore: "):
         kept(tmp_path)
+
+
+def test_an_invalid_pattern_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / ".gitignore").write_text("ok\n!\n")
+    with pytest.raises(ConfigError, match=r"^.*/pkg/\.gitignore: .*'!'"):
+        kept(tmp_path)

@@ -88,10 +88,11 @@ class _Rules:
     git: list[GitIgnoreSpec] = field(default_factory=list)
 
     def read_gitignore(self, folder: Path, relative: str) -> None:
-        lines = _read_lines(folder / ".gitignore")
+        path = folder / ".gitignore"
+        lines = _read_lines(path)
         if lines is not None:
             base = "" if relative == "." else relative
-            self.git.append(GitIgnoreSpec.from_lines(_rebase(line, base) for line in lines))
+            self.git.append(_spec(path, [_rebase(line, base) for line in lines]))
 
     def folder(self, relative: str) -> tuple[bool, bool]:
         """Whether to keep the folder ``relative``, and whether to look inside it.
@@ -122,6 +123,13 @@ class _Rules:
         return bool(verdict)
 
 
+def _spec(path: Path, patterns: list[str]) -> GitIgnoreSpec:
+    try:
+        return GitIgnoreSpec.from_lines(patterns)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
 def _read_lines(path: Path) -> list[str] | None:
     if not path.is_file():
         return None
@@ -136,6 +144,8 @@ def _rebase(line: str, base: str) -> str:
     if not base or not line.strip() or line.startswith("#"):
         return line
     negate, body = ("!", line[1:]) if line.startswith("!") else ("", line)
+    if not body.strip():
+        return line  # not a pattern; pathspec reports it
     # A slash at the start or in the middle anchors a pattern to its file's folder;
     # otherwise it matches at any depth below that folder.
     anchored = "/" in body.rstrip().rstrip("/")
@@ -143,10 +153,9 @@ def _rebase(line: str, base: str) -> str:
 
 
 def _dockerignore(root: Path) -> GitIgnoreSpec | None:
-    lines = _read_lines(root / ".dockerignore")
-    if lines is None:
-        return None
-    return GitIgnoreSpec.from_lines(_anchored(line) for line in lines)
+    path = root / ".dockerignore"
+    lines = _read_lines(path)
+    return None if lines is None else _spec(path, [_anchored(line) for line in lines])
 
 
 def _anchored(line: str) -> str:
