@@ -53,13 +53,14 @@ def parse_request(request: str, arch: str) -> Group:
     return groups[0]
 
 
-def relations_of(record: PackageRecord, field: str, arch: str) -> tuple[Group, ...]:
+def _relations_of(record: PackageRecord, field: str, arch: str) -> tuple[Group, ...]:
     """The parsed relation ``field`` (``Depends``, ``Breaks``...) of ``record``.
 
     Raises FormatError naming the package and the field when the index holds a
     field that is not valid relationship syntax.
     """
-    text = getattr(record, field.lower().replace("-", "_"))
+    text = {"Pre-Depends": record.pre_depends, "Depends": record.depends,
+            "Conflicts": record.conflicts, "Breaks": record.breaks}[field]
     try:
         return parse_relations(text, arch) if text else ()
     except RelationError as exc:
@@ -221,7 +222,7 @@ class _Round:
 
     def _negatives(self, record: PackageRecord) -> Iterator[tuple[str, Alternative]]:
         for field in ("Conflicts", "Breaks"):
-            for group in relations_of(record, field, self.arch):
+            for group in _relations_of(record, field, self.arch):
                 yield from ((field, alt) for alt in group)
 
     def _clash(self, record: PackageRecord) -> _Clash | None:
@@ -253,7 +254,7 @@ class _Round:
             self.against.setdefault(alt.name, []).append((record, field, alt))
         below = (*chain, record.name)
         for field in ("Pre-Depends", "Depends"):
-            self.queue.extend((group, below) for group in relations_of(record, field, self.arch))
+            self.queue.extend((group, below) for group in _relations_of(record, field, self.arch))
 
     def _fail(self, group: Group, chain: Chain) -> None:
         """Raise a lesson to learn from, or the ResolveError that explains the failure."""
@@ -355,7 +356,7 @@ def _clashes(left: PackageRecord, right: PackageRecord, arch: str) -> bool:
     for owner, other in ((left, right), (right, left)):
         names = _names_of(other)
         for field in ("Conflicts", "Breaks"):
-            for group in relations_of(owner, field, arch):
+            for group in _relations_of(owner, field, arch):
                 if any(alt.name == name and alt.accepts(version)
                        for alt in group for name, version in names):
                     return True
