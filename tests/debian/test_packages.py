@@ -28,6 +28,9 @@ Depends: libc6 (>= 2.34),
  libbar | libbaz
 Pre-Depends: dpkg (>= 1.15)
 Provides: foo-api (= 1)
+Conflicts: libfoo0
+Breaks: foo-tools (<< 1.2),
+ foo-utils
 Description: a library
  with a long description
  .
@@ -56,8 +59,9 @@ def test_parses_every_field_a_record_needs() -> None:
             filename="pool/main/f/foo/libfoo1_1.2-3+b1_amd64.deb", size=1234, sha256=SHA_A,
             suite="bookworm", component="main", uri="http://m/debian",
             depends="libc6 (>= 2.34), libbar | libbaz", pre_depends="dpkg (>= 1.15)",
-            provides="foo-api (= 1)", multi_arch="same", essential=True, priority="optional",
-            source="foo",
+            provides="foo-api (= 1)", conflicts="libfoo0",
+            breaks="foo-tools (<< 1.2), foo-utils", multi_arch="same", essential=True,
+            priority="optional", source="foo",
         ),
         PackageRecord(
             name="foo-data", version="1:2.0", architecture="all",

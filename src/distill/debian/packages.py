@@ -18,7 +18,8 @@ from distill.errors import FormatError
 
 _FIELDS = (
     "Package", "Version", "Architecture", "Filename", "Size", "SHA256", "Depends",
-    "Pre-Depends", "Provides", "Multi-Arch", "Essential", "Priority", "Source",
+    "Pre-Depends", "Provides", "Conflicts", "Breaks", "Multi-Arch", "Essential", "Priority",
+    "Source",
 )
 _FIELD = re.compile(
     r"^(" + "|".join(re.escape(name) for name in _FIELDS) + r"):[ \t]*(.*(?:\n[ \t].*)*)",
@@ -99,6 +100,8 @@ def _record(
         depends=_unfold(fields.get("Depends", "")),
         pre_depends=_unfold(fields.get("Pre-Depends", "")),
         provides=_unfold(fields.get("Provides", "")),
+        conflicts=_unfold(fields.get("Conflicts", "")),
+        breaks=_unfold(fields.get("Breaks", "")),
         multi_arch=fields.get("Multi-Arch", "no") or "no",
         essential=fields.get("Essential", "no").lower() == "yes",
         priority=fields.get("Priority", ""),

@@ -29,11 +29,12 @@ from distill.fsutil import atomic_write_bytes
 from distill.progress import SILENT, Progress
 
 _INDEX_NAMES = ("Packages.xz", "Packages.gz", "Packages")
-_PARSED_FORMAT = f"v2.marshal{marshal.version}.py{sys.version_info[0]}{sys.version_info[1]}"
+_PARSED_FORMAT = f"v3.marshal{marshal.version}.py{sys.version_info[0]}{sys.version_info[1]}"
 # Fields stored per record in the parsed cache; suite, component and uri are set on load.
 _STORED = (
     "name", "version", "architecture", "filename", "size", "sha256", "depends",
-    "pre_depends", "provides", "multi_arch", "essential", "priority", "source",
+    "pre_depends", "provides", "conflicts", "breaks", "multi_arch", "essential", "priority",
+    "source",
 )
 
 
