@@ -42,7 +42,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 DEBIAN_MUST_NOT_IMPORT = ("distill.oci", "distill.layers", "distill.transports")
 OCI_MUST_NOT_IMPORT = ("distill.debian", "distill.layers", "distill.transports")
 # Modules of distill.transports that are not transports themselves.
-TRANSPORT_HELPERS = frozenset({"distill.transports"})
+TRANSPORT_HELPERS = frozenset({
+    "distill.transports", "distill.transports.protocol", "distill.transports.platforms",
+    "distill.transports.unpack",
+})
 # The daemon streams a docker-archive; an oci-archive is a tar of an OCI layout.
 ALLOWED_TRANSPORT_IMPORTS = frozenset({
     ("distill.transports.docker_daemon", "distill.transports.docker_archive"),

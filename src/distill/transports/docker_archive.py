@@ -16,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import shutil
 import tarfile
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +27,11 @@ from distill.fsutil import atomic_writer, write_failure
 from distill.oci import media_types
 from distill.oci.blobs import READ_ERRORS, open_layer_tar
 from distill.oci.digest import chain_ids, digest_hex
-from distill.oci.model import Image, Layer, Platform, canonical_json
+from distill.oci.model import Artifact, Image, Layer, Platform, canonical_json
+from distill.oci.reference import Reference
 from distill.progress import SILENT, Progress, Task
+from distill.transports.protocol import need_path, pick_image
+from distill.transports.unpack import read_unpacked
 
 _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -194,23 +195,13 @@ def read(path: Path, work_dir: Path, *, name: str | None = None) -> Image:
 
     The archive is unpacked into a new folder inside ``work_dir``; the returned
     layers point at the layer files there (uncompressed ``OCI_LAYER`` layers, or
-    gzip/zstd layers as stored), so they live as long as ``work_dir`` does. When
-    reading fails, the folder is removed.
+    gzip/zstd layers as stored), so they live as long as ``work_dir`` does.
     """
-    root = Path(tempfile.mkdtemp(prefix="docker-archive.", dir=work_dir))
-    try:
-        return _read_unpacked(path, root, name=name)
-    except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
-        raise
+    return read_unpacked(path, work_dir, kind="docker archive",
+                         read=lambda root: _read_unpacked(path, root, name=name))
 
 
 def _read_unpacked(path: Path, root: Path, *, name: str | None) -> Image:
-    try:
-        with tarfile.open(path, mode="r:") as tar:
-            tar.extractall(root, filter="data")
-    except (OSError, tarfile.TarError) as exc:
-        raise TransportError(f"cannot unpack docker archive {path}: {exc}") from exc
     entry = _select(_load_json(root / "manifest.json", path), path=path, name=name)
     config_bytes = _file(root, str(entry.get("Config", "")), path).read_bytes()
     config = json.loads(config_bytes)
@@ -284,3 +275,15 @@ def _read_layer(file: Path, diff_id: str) -> Layer:
         path=file,
         media_type=media_type,
     )
+
+
+def write_reference(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
+    """``docker-archive:PATH[:NAME:TAG]``: the image for this machine's platform."""
+    names = [f"{ref.name}:{ref.tag}"] if ref.name else []
+    write(pick_image(artifact), need_path(ref), names=names, progress=progress)
+
+
+def read_reference(ref: Reference, *, work_dir: Path, check_diff_ids: bool = True) -> Artifact:
+    """``docker-archive:PATH[:NAME:TAG]``: unpacked into ``work_dir``."""
+    name = f"{ref.name}:{ref.tag}" if ref.name else None
+    return read(need_path(ref), work_dir, name=name)

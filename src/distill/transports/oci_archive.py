@@ -12,16 +12,18 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 from distill.errors import IntegrityError, TransportError
 from distill.fsutil import atomic_writer, write_failure
 from distill.oci.model import Artifact, Layer
+from distill.oci.reference import Reference
+from distill.progress import SILENT, Progress
 from distill.transports import oci_layout
+from distill.transports.protocol import need_path
+from distill.transports.unpack import read_unpacked
 
 _COPY_BUFFER = 1 << 20
 
@@ -99,17 +101,17 @@ def read(path: Path, *, tag: str | None, work_dir: Path) -> Artifact:
     """Read the image or index tagged ``tag`` from the OCI archive at ``path``.
 
     The archive is unpacked into a new folder inside ``work_dir``; the returned
-    layers point at blobs there, so they live as long as ``work_dir`` does. When
-    reading fails, the folder is removed.
+    layers point at blobs there, so they live as long as ``work_dir`` does.
     """
-    layout = Path(tempfile.mkdtemp(prefix="oci-archive.", dir=work_dir))
-    try:
-        try:
-            with tarfile.open(path, mode="r:") as tar:
-                tar.extractall(layout, filter="data")
-        except (OSError, tarfile.TarError) as exc:
-            raise TransportError(f"cannot unpack OCI archive {path}: {exc}") from exc
-        return oci_layout.read(layout, tag=tag)
-    except BaseException:
-        shutil.rmtree(layout, ignore_errors=True)
-        raise
+    return read_unpacked(path, work_dir, kind="OCI archive",
+                         read=lambda layout: oci_layout.read(layout, tag=tag))
+
+
+def write_reference(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
+    """``oci-archive:PATH[:TAG]``: see :func:`write`."""
+    write(artifact, need_path(ref), tag=ref.tag)
+
+
+def read_reference(ref: Reference, *, work_dir: Path, check_diff_ids: bool = True) -> Artifact:
+    """``oci-archive:PATH[:TAG]``: unpacked into ``work_dir``, every blob checked."""
+    return read(need_path(ref), tag=ref.tag, work_dir=work_dir)

@@ -41,6 +41,9 @@ from distill.oci.model import (
     Platform,
     canonical_json,
 )
+from distill.oci.reference import Reference
+from distill.progress import SILENT, Progress
+from distill.transports.protocol import need_path
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_FILE = "oci-layout"
@@ -360,3 +363,11 @@ def _file_digest(path: Path) -> str | None:
         return None
 
 
+def write_reference(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
+    """``oci:PATH[:TAG]``: see :func:`write`."""
+    write(artifact, need_path(ref), tag=ref.tag)
+
+
+def read_reference(ref: Reference, *, work_dir: Path, check_diff_ids: bool = True) -> Artifact:
+    """``oci:PATH[:TAG]``: read where it is (``work_dir`` is not needed)."""
+    return read(need_path(ref), tag=ref.tag, check_diff_ids=check_diff_ids)
