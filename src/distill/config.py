@@ -77,12 +77,12 @@ def parse_duration(text: str) -> int:
     return int(sum(float(n) * _UNIT_NS[u] for n, u in _DURATION.findall(text)))
 
 
-def _image_path(value: str) -> str:
-    """``value`` if it is an absolute path in the image without a ``..`` part.
+def _image_path(value: str, *, absolute: bool = True) -> str:
+    """``value`` if it is an (absolute) path in the image without a ``..`` part.
 
     ``..`` would be normalised away and could land anywhere (``/app/../../etc/passwd``).
     """
-    if not value.startswith("/"):
+    if absolute and not value.startswith("/"):
         raise ValueError(f"{value!r} must be an absolute path in the image")
     if ".." in value.split("/"):
         raise ValueError(f"{value!r} must not have a '..' part")
@@ -197,7 +197,8 @@ class PathEntry(_Model):
     @field_validator("path")
     @classmethod
     def _check_path(cls, value: str) -> str:
-        return _image_path(value)
+        # A relative path is refused where the tree is made (distill.assembly.app_tree).
+        return _image_path(value, absolute=False)
 
     @field_validator("mode")
     @classmethod
