@@ -32,7 +32,8 @@ def _split_archs(value: str | None) -> tuple[str, ...] | None:
         return None
     archs = tuple(a.strip() for a in value.split(",") if a.strip())
     if not archs:
-        raise click.BadParameter("give at least one architecture, e.g. amd64,arm64")
+        raise click.BadParameter("give at least one architecture, e.g. amd64,arm64",
+                                 param_hint="'--arch'")
     return archs
 
 
@@ -155,9 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.Abort:
         return _fail("interrupted", EXIT_INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # plain ``distill``: the help, not an error line
         return EXIT_USAGE
+    except click.UsageError as exc:
+        return _fail(_usage_message(exc, args), EXIT_USAGE)
+    except click.ClickException as exc:
+        return _fail(_one_line(exc.format_message()), exc.exit_code)
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()
@@ -178,6 +183,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         return _fail(f"internal error: {exc!r} (run with --debug for the traceback)", EXIT_ERROR)
     return EXIT_OK
+
+
+def _usage_message(exc: click.UsageError, args: Sequence[str]) -> str:
+    """Click's usage error as one line that points at the command's ``--help``."""
+    if exc.ctx is not None:
+        command = exc.ctx.command_path
+    else:  # click's parser errors (e.g. a missing option value) carry no context
+        names = {*cli.commands, *_LazyGroup.lazy}
+        command = " ".join(["distill", *[a for a in args if a in names][:1]])
+    return f"{_one_line(exc.format_message())} (see '{command} --help')"
+
+
+def _one_line(message: str) -> str:
+    """``message`` on one line, lower-case first and without a final full stop."""
+    text = " ".join(message.split()).removesuffix(".")
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        text = text[0].lower() + text[1:]
+    return text
 
 
 def _user_message(exc: DistillError) -> str:
