@@ -10,10 +10,12 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 from typing import ClassVar
 
 import click
@@ -25,6 +27,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+INTERRUPTED = "interrupted; nothing was written and the cache is intact"
 
 
 def _split_archs(value: str | None) -> tuple[str, ...] | None:
@@ -154,8 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli.main(args=args, prog_name="distill", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.Abort:
-        return _fail("interrupted", EXIT_INTERRUPTED)
+    except click.Abort:  # click's form of a KeyboardInterrupt in a command
+        if debug:
+            traceback.print_exc()
+        return _fail(INTERRUPTED, EXIT_INTERRUPTED)
     except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()  # plain ``distill``: the help, not an error line
         return EXIT_USAGE
@@ -166,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()
-        return _fail("interrupted; nothing was written and the cache is intact", EXIT_INTERRUPTED)
+        return _fail(INTERRUPTED, EXIT_INTERRUPTED)
     except DistillError as exc:
         if debug:
             traceback.print_exc()
@@ -229,4 +234,15 @@ def _fail(message: str, code: int) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    signal.signal(signal.SIGINT, _interrupt_once)
+    code = main()
+    # Stopping has begun: a Ctrl-C now would only print a traceback from threading._shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
+def _interrupt_once(signum: int, frame: FrameType | None) -> None:
+    """The first Ctrl-C stops distill; later ones are ignored so the clean-up it
+    started (temporary files, download threads) is not cut short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
