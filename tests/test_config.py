@@ -504,3 +504,20 @@ def test_hello_example_loads() -> None:
     config = load_config(HELLO)
     assert config.files[0].src == HELLO.parent / "build" / "hello"
     assert config.healthcheck is not None and config.healthcheck.interval == "2s"
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [("name: x\nenv: {A: b}\nenv: {C: d}\n", "line 3: key 'env' appears twice"),
+     ("name: x\nlabels: {a: b, a: c}\n", "line 2: key 'a' appears twice"),
+     ("name: x\nports: [80]\nlabels: {1: a, 0x1: b}\n", "line 3: key 1 appears twice")],
+)
+def test_a_key_written_twice_is_refused(tmp_path: Path, text: str, complaint: str) -> None:
+    path = write_config(tmp_path, text)
+    assert load_error(path) == f"{path}: {complaint}"
+
+
+def test_keys_next_to_a_merge_override_it(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "name: x\nlabels: &common {TZ: UTC, LANG: C}\n"
+                                  "env: {<<: *common, LANG: C.UTF-8}\n")
+    assert load_config(path).env == {"TZ": "UTC", "LANG": "C.UTF-8"}

@@ -7,6 +7,7 @@ errors that name the key and suggest the closest known one.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import difflib
 import hashlib
 import json
@@ -445,10 +446,12 @@ def _read_text(path: Path) -> str:
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with collections nested at most MAX_NESTING deep.
+    """PyYAML's safe loader with collections nested at most MAX_NESTING deep, and
+    no key twice in a mapping.
 
     PyYAML composes nodes recursively: a document nested thousands deep would
-    end in a RecursionError instead of an error that says what is wrong.
+    end in a RecursionError instead of an error that says what is wrong. And it
+    lets a repeated key (a second ``env:``) silently replace the first.
     """
 
     depth = 0
@@ -465,6 +468,19 @@ class _Loader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self.depth -= nests
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # keys written next to a merge (<<) override it, as YAML says
+            key = self.construct_object(key_node, deep=True)
+            with contextlib.suppress(TypeError):  # unhashable: the base class says so
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} appears twice", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def _load_yaml(text: str, *, source: Path) -> Any:
