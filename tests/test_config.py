@@ -521,3 +521,10 @@ def test_keys_next_to_a_merge_override_it(tmp_path: Path) -> None:
     path = write_config(tmp_path, "name: x\nlabels: &common {TZ: UTC, LANG: C}\n"
                                   "env: {<<: *common, LANG: C.UTF-8}\n")
     assert load_config(path).env == {"TZ": "UTC", "LANG": "C.UTF-8"}
+
+
+def test_a_home_with_a_dotdot_part_is_refused() -> None:
+    # /home/../etc would be created as the user's home: /etc, 0700, owned by them.
+    users = [{"name": "a", "uid": 1000}, {"name": "evil", "uid": 1001, "home": "/home/../etc"}]
+    assert error_of({"accounts": {"users": users}}) == (
+        "distill.yaml: accounts.users[1].home: '/home/../etc' must not have a '..' part")

@@ -141,6 +141,11 @@ class User(_Model):
     home: str | None = None
     shell: str = "/sbin/nologin"
 
+    @field_validator("home")
+    @classmethod
+    def _check_home(cls, value: str | None) -> str | None:
+        return None if value is None else _image_path(value)
+
 
 class Group(_Model):
     """A group to create."""
