@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -528,3 +531,30 @@ def test_a_home_with_a_dotdot_part_is_refused() -> None:
     users = [{"name": "a", "uid": 1000}, {"name": "evil", "uid": 1001, "home": "/home/../etc"}]
     assert error_of({"accounts": {"users": users}}) == (
         "distill.yaml: accounts.users[1].home: '/home/../etc' must not have a '..' part")
+
+
+def _feed(fifo: Path, data: bytes, *, forever: bool) -> threading.Thread:
+    """A thread writing ``data`` into ``fifo`` (again and again until the reader leaves)."""
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), fifo.open("wb") as pipe:
+            pipe.write(data)
+            while forever:
+                pipe.write(data)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("forever", [False, True], ids=["a short pipe", "an endless pipe"])
+def test_a_configuration_from_a_pipe(tmp_path: Path, forever: bool) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = _feed(fifo, b"name: x\n" if not forever else b"# " + b"y" * 65536 + b"\n",
+                   forever=forever)
+    if forever:
+        assert load_error(fifo) == f"{fifo} is larger than 1 MiB; is it the configuration?"
+    else:
+        assert load_config(fifo).name == "x"
+    writer.join()
