@@ -235,9 +235,14 @@ def _fail(message: str, code: int) -> int:
 def run() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGINT, _interrupt_once)
-    code = main()
-    # Stopping has begun: a Ctrl-C now would only print a traceback from threading._shutdown.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    code: int | None = None
+    try:
+        code = main()
+        # Stopping has begun: a Ctrl-C now would only print a traceback from threading._shutdown.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except KeyboardInterrupt:  # the one Ctrl-C came just as main() returned
+        if code is None:
+            code = _fail(INTERRUPTED, EXIT_INTERRUPTED)
     sys.exit(code)
 
 
