@@ -104,7 +104,7 @@ def run_case(run_cli: RunCli, case: Case, tmp_path: Path,
     out = tmp_path / "out"
     outputs = ("-o", f"oci:{out / 'layout'}", "-o", f"docker-archive:{out / 'image.tar'}")
     if case.command == "base":
-        args = ("base", "static:nonroot", *outputs)
+        args: tuple[str, ...] = ("base", "static:nonroot", *outputs)
     else:
         args = ("build", "-f", target, *outputs, *case.args)
     expected = "error: " + case.message.format(config=target, tmp=tmp_path)
