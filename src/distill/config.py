@@ -6,10 +6,14 @@ errors that name the key and suggest the closest known one.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import difflib
 import hashlib
 import json
+import posixpath
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -22,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from distill.errors import ConfigError
 from distill.oci.reference import DOCKER_DAEMON, Reference, parse_reference
@@ -42,6 +47,17 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 _UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 _PORT = re.compile(r"^(\d{1,5})(?:/(tcp|udp|sctp))?$")
 _SIGNAL = re.compile(r"^(SIG[A-Z0-9+-]+|\d+)$")
+_ID = Field(default=0, ge=0, lt=2**31)
+
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A configuration is a few KiB; anything past this is a mistake (``-f /dev/zero``)."""
+MAX_NESTING = 64
+"""How deep YAML collections may nest; distill.yaml needs four levels."""
+_BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's.
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def _kebab(name: str) -> str:
@@ -60,6 +76,36 @@ def parse_duration(text: str) -> int:
     if not text or _DURATION.sub("", text):
         raise ValueError(f"{text!r} is not a duration like 30s, 1m30s or 500ms")
     return int(sum(float(n) * _UNIT_NS[u] for n, u in _DURATION.findall(text)))
+
+
+def _image_path(value: str, *, absolute: bool = True) -> str:
+    """``value`` if it is an (absolute) path in the image without a ``..`` part.
+
+    ``..`` would be normalised away and could land anywhere (``/app/../../etc/passwd``).
+    """
+    if absolute and not value.startswith("/"):
+        raise ValueError(f"{value!r} must be an absolute path in the image")
+    if ".." in value.split("/"):
+        raise ValueError(f"{value!r} must not have a '..' part")
+    return value
+
+
+def _at(location: Sequence[str | int], message: str) -> PydanticCustomError:
+    """An error at ``location`` below the field being validated (e.g. ``[1, "dst"]``)."""
+    return PydanticCustomError("distill_at", "{message}",
+                               {"message": message, "at": list(location)})
+
+
+def _no_duplicates(paths: Sequence[str], *, key: str) -> None:
+    """Refuse two entries that name the same image path."""
+    seen: dict[str, int] = {}
+    for index, path in enumerate(paths):
+        if path.endswith("/"):
+            continue  # a folder that files are copied into: it may take several
+        normal = "/" + posixpath.normpath(path).lstrip("/")  # normpath keeps a leading //
+        if normal in seen:
+            raise _at([index, key], f"{path!r} is also the {key} of entry {seen[normal]}")
+        seen[normal] = index
 
 
 def _octal_mode(value: str | int | None) -> int | None:
@@ -95,6 +141,11 @@ class User(_Model):
     home: str | None = None
     shell: str = "/sbin/nologin"
 
+    @field_validator("home")
+    @classmethod
+    def _check_home(cls, value: str | None) -> str | None:
+        return None if value is None else _image_path(value)
+
 
 class Group(_Model):
     """A group to create."""
@@ -118,8 +169,8 @@ class FileCopy(_Model):
     src: Path
     dst: str
     mode: str | None = None
-    uid: int = Field(default=0, ge=0)
-    gid: int = Field(default=0, ge=0)
+    uid: int = _ID
+    gid: int = _ID
 
     @field_validator("mode")
     @classmethod
@@ -130,9 +181,7 @@ class FileCopy(_Model):
     @field_validator("dst")
     @classmethod
     def _check_dst(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError(f"dst {value!r} must be an absolute path in the image")
-        return value
+        return _image_path(value)
 
     @property
     def mode_bits(self) -> int | None:
@@ -145,11 +194,17 @@ class PathEntry(_Model):
 
     path: str
     type: Literal["directory", "file", "symlink"] = "directory"
-    uid: int = Field(default=0, ge=0)
-    gid: int = Field(default=0, ge=0)
+    uid: int = _ID
+    gid: int = _ID
     mode: str | None = None
     content: str | None = None
     target: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        # A relative path is refused where the tree is made (distill.assembly.app_tree).
+        return _image_path(value, absolute=False)
 
     @field_validator("mode")
     @classmethod
@@ -210,6 +265,11 @@ class App(_Model):
     """Python: the console script to run; node: the script file (default: package.json main)."""
     module: str | None = None
     """Python: the module to run with ``python -m``."""
+
+    @field_validator("dst")
+    @classmethod
+    def _check_dst(cls, value: str) -> str:
+        return _image_path(value)
 
 
 class Config(_Model):
@@ -303,6 +363,33 @@ class Config(_Model):
                 raise ValueError(f"port {port!r} is not like 8080 or 8080/tcp")
         return value
 
+    @field_validator("files")
+    @classmethod
+    def _unique_dsts(cls, value: list[FileCopy]) -> list[FileCopy]:
+        _no_duplicates([copy.dst for copy in value], key="dst")
+        return value
+
+    @field_validator("paths")
+    @classmethod
+    def _unique_paths(cls, value: list[PathEntry]) -> list[PathEntry]:
+        _no_duplicates([entry.path for entry in value], key="path")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not key:
+                raise ValueError("a variable name is empty")
+            if "=" in key or "\0" in key:
+                raise ValueError(f"variable name {key!r} must not contain '=' or NUL")
+        return value
+
+    @field_validator("workdir")
+    @classmethod
+    def _check_workdir(cls, value: str | None) -> str | None:
+        return None if value is None else _image_path(value)
+
     @field_validator("stop_signal")
     @classmethod
     def _check_signal(cls, value: str | None) -> str | None:
@@ -333,22 +420,86 @@ class Config(_Model):
 
 def load_config(path: Path) -> Config:
     """Read and validate ``path``; relative paths in it resolve against its folder."""
+    document = _load_yaml(_read_text(path), source=path)
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return parse_config(document, source=str(path), base_dir=path.parent)
+
+
+def _read_text(path: Path) -> str:
+    """The file's text: UTF-8, or UTF-16/32 with a byte-order mark as YAML allows.
+
+    At most MAX_CONFIG_BYTES are read, so a device or FIFO cannot fill the memory.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no such file") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB; "
+                          "is it the configuration?")
+    encoding = next((codec for bom, codec in _BOMS if data.startswith(bom)), "utf-8")
     try:
-        document = yaml.safe_load(text)
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        name = encoding.removesuffix("-sig").upper()
+        raise ConfigError(f"{path} is not {name} text "
+                          f"(byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with collections nested at most MAX_NESTING deep, and
+    no key twice in a mapping.
+
+    PyYAML composes nodes recursively: a document nested thousands deep would
+    end in a RecursionError instead of an error that says what is wrong. And it
+    lets a repeated key (a second ``env:``) silently replace the first.
+    """
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        nests = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        if nests and self.depth >= MAX_NESTING:
+            raise yaml.composer.ComposerError(
+                None, None, f"collections nested deeper than {MAX_NESTING} levels",
+                event.start_mark)
+        self.depth += nests
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= nests
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # keys written next to a merge (<<) override it, as YAML says
+            key = self.construct_object(key_node, deep=True)
+            with contextlib.suppress(TypeError):  # unhashable: the base class says so
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} appears twice", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _load_yaml(text: str, *, source: Path) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.reader.ReaderError as exc:
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ConfigError(f"{source}: character U+{code:04X} at offset "
+                          f"{exc.position} is not allowed in YAML") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}:{where}: {problem}") from exc
-    if not isinstance(document, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    return parse_config(document, source=str(path), base_dir=path.parent)
+        raise ConfigError(f"{source}:{where}: {problem}") from exc
 
 
 def parse_config(document: dict[str, Any], *, source: str, base_dir: Path) -> Config:
@@ -398,12 +549,12 @@ def _absolute_base(config: Config, base_dir: Path) -> str:
 
 def _describe(exc: ValidationError, document: dict[str, Any]) -> str:
     error = exc.errors()[0]
-    location = [str(part) for part in error["loc"]]
-    where = ".".join(location) or "top level"
+    location = [*error["loc"], *error.get("ctx", {}).get("at", [])]
+    where = _key_path(location) or "top level"
     if error["type"] == "extra_forbidden":
-        key = location[-1]
-        parent = ".".join(location[:-1])
-        known = _known_keys(location[:-1], document)
+        key = str(location[-1])
+        parent = _key_path(location[:-1])
+        known = _known_keys([str(part) for part in location[:-1]], document)
         hint = difflib.get_close_matches(key, known, n=1)
         suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
         return f"unknown key '{key}'" + (f" in {parent}" if parent else "") + suggestion
@@ -411,6 +562,14 @@ def _describe(exc: ValidationError, document: dict[str, Any]) -> str:
         return f"missing required key '{where}'"
     message = error["msg"].removeprefix("Value error, ")
     return f"{where}: {message}"
+
+
+def _key_path(location: Sequence[str | int]) -> str:
+    """``files[1].dst`` for the location ``("files", 1, "dst")``."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
 
 
 def _known_keys(location: list[str], document: dict[str, Any]) -> list[str]:

@@ -52,6 +52,7 @@ from distill.errors import ConfigError
 from distill.flavors import flavor_entrypoint, flavor_env, variant_settings
 from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
+from distill.layers.tarball import MAX_MTIME
 from distill.oci.config import HistoryEntry, RuntimeConfig, rfc3339
 from distill.oci.model import Artifact, Image, ImageIndex, Platform
 from distill.oci.mutate import (
@@ -82,8 +83,12 @@ class BuildResult:
 def source_date_epoch() -> int:
     """``SOURCE_DATE_EPOCH`` (default 0): every time stamp in an image."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "0").strip() or "0"
-    if not value.isdigit():
-        raise ConfigError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}")
+    # isdigit() alone takes "²"; the upper bound is what a tar header holds (year 2242);
+    # the length check spares int() a number of thousands of digits (a ValueError).
+    if (not (value.isascii() and value.isdigit()) or len(value.lstrip("0")) > 11
+            or int(value) > MAX_MTIME):
+        raise ConfigError(f"SOURCE_DATE_EPOCH must be a whole number of seconds from 0 to "
+                          f"{MAX_MTIME}, not {value!r}")
     return int(value)
 
 
@@ -103,6 +108,7 @@ def build(
     says whether every registry the result will be pushed to holds a blob: a
     cached layer whose blob is gone locally is then reused, not rebuilt.
     """
+    epoch = source_date_epoch()  # before any work, so a bad value fails at once
     archs = chosen_archs(config, archs)
     sources = sources_for(config)
     config = prepare_config(config, archs, sources, progress)
@@ -121,7 +127,7 @@ def build(
         plans = resolve_plans(config, archs, sources=sources, progress=progress)
     debs = download_packages(plans, sources, progress=progress, suite_dates=suite_dates)
     context = BuildContext(
-        config=config, chain=flavor_layers(config), epoch=source_date_epoch(),
+        config=config, chain=flavor_layers(config), epoch=epoch,
         store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
         progress=progress, base=base,
     )
