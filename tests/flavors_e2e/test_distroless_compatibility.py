@@ -83,8 +83,6 @@ def test_java_sees_utf8_for_file_names_and_contents(
     assert properties["native.encoding"] == "UTF-8"
 
 
-@pytest.mark.xfail(strict=True, reason="assembly/pipeline.py does not pass the resolved "
-                   "package versions to flavor_env yet (versions=...)")
 @pytest.mark.parametrize("release", RELEASES)
 def test_java_version_is_the_jre_version(
     build_flavor: BuildImage, flavor_image: LoadImage, docker_cli: DockerCLI, release: str

@@ -180,7 +180,8 @@ def _flavor_start(context: BuildContext, plan: PackagePlan) -> _Start:
         config, base_has_accounts=any(f.writes_accounts for f in context.chain))
     _, workdir = variant_settings(config.variant)
     runtime = runtime_config(_with_flavor_entrypoint(config),
-                             base_env=flavor_env(config.base, config.variant),
+                             base_env=flavor_env(config.base, config.variant, versions={
+                                 p.name: p.version for p in plan.all_packages()}),
                              user=accounts.user, workdir=workdir)
     return _Start(image=append_layers(image, _flavor_addenda(context, plan)),
                   accounts=accounts, runtime=runtime, annotations={})
