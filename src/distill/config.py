@@ -29,14 +29,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from distill.errors import ConfigError
-from distill.oci.reference import DOCKER_DAEMON, Reference, parse_reference
+from distill.oci.reference import Reference, parse_reference
 
 Release = Literal["bookworm", "trixie"]
 Arch = Literal["amd64", "arm64"]
 BaseName = Literal[
     "auto", "scratch", "static", "base-nossl", "base", "cc", "python3", "nodejs", "java"
 ]
-RemoteBase = Annotated[str, Field(pattern=r"^(oci|oci-archive|docker-archive|docker):.+")]
+RemoteBase = Annotated[
+    str, Field(pattern=r"^(oci|oci-archive|docker-archive|docker-daemon|docker):.+")]
 """An image distill did not build, as ``oci:PATH[:TAG]``, ``docker://HOST/REPO:TAG``, ..."""
 Variant = Literal["latest", "nonroot", "debug", "debug-nonroot"]
 
@@ -322,9 +323,7 @@ class Config(_Model):
             ref = parse_reference(value)
         except ConfigError as exc:
             raise ValueError(str(exc)) from exc
-        if ref.transport == DOCKER_DAEMON:
-            raise ValueError(f"{value!r}: a base cannot be read from the Docker engine; "
-                             "use docker:// or oci:")
+        del ref  # parsed for its errors only
         return value
 
     @model_validator(mode="after")

@@ -194,3 +194,19 @@ def test_an_edited_output_never_reaches_the_cache_or_the_next_outputs(
     for out in outs:
         validate(read_artifact(parse_reference(out), tmp_path / "read"))
     _cache_blobs_intact(isolated_cache)
+
+
+@pytest.mark.docker
+def test_an_image_in_the_engine_is_a_base(
+    tmp_path: Path, isolated_cache: Path, distill: Callable[..., Run]
+) -> None:
+    name = f"distill-test-base-{tmp_path.name.lower()}:v1"
+    ref, base = _base(tmp_path, [HONEST], "docker-daemon:" + name)
+    out = tmp_path / "out"
+    run = distill("build", "-f", str(_app(tmp_path / "app", ref)), "-o", f"oci:{out}:v1")
+    assert (run.code, run.err_lines) == (0, [])
+    image = read_artifact(parse_reference(f"oci:{out}:v1"), tmp_path)
+    assert isinstance(image, Image)
+    validate(image)
+    assert image.layers[0].diff_id == base.layers[0].diff_id
+    assert image.annotations["org.opencontainers.image.base.name"] == ref

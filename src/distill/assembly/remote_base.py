@@ -38,7 +38,7 @@ from distill.layers.base_check import VERDICTS, check_image_layers
 from distill.oci import media_types
 from distill.oci.config import HistoryEntry
 from distill.oci.model import Artifact, Image, Layer, image_for
-from distill.oci.reference import DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, Reference
+from distill.oci.reference import DOCKER_ARCHIVE, DOCKER_DAEMON, OCI, OCI_ARCHIVE, Reference
 from distill.rootfs.accounts import DEFAULT_USERS
 
 _RERUN = "run `distill lock`"
@@ -85,7 +85,7 @@ def read_remote_base(ref: Reference, archs: Sequence[str], *, read: ReadImage) -
     try:
         if ref.transport != OCI:  # an OCI layout is read where it is
             work.mkdir(parents=True, exist_ok=True)
-        if ref.transport in (OCI_ARCHIVE, DOCKER_ARCHIVE):
+        if ref.transport in (OCI_ARCHIVE, DOCKER_ARCHIVE, DOCKER_DAEMON):
             unpacked = Path(tempfile.mkdtemp(prefix="read.", dir=work))
         artifact = read(ref, unpacked or work)
         base = RemoteBase(reference=ref, images=_pick_images(ref, artifact, archs))
