@@ -23,7 +23,7 @@ from distill.config import (
 )
 from distill.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 HELLO = REPO / "examples" / "hello" / "distill.yaml"
 
 # A distill.yaml with every key of the first config shape (the README shows a shorter one).
