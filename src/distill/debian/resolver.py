@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
+from distill.debian.clashes import Clash, clashes, names_of, relations_of
 from distill.debian.index import PackageIndex, parse_provides, parse_version
 from distill.debian.records import PackageRecord
 from distill.debian.relations import (
@@ -29,7 +30,7 @@ from distill.debian.relations import (
     group_text,
     parse_relations,
 )
-from distill.errors import FormatError, ResolveError
+from distill.errors import ResolveError
 
 _MAX_ROUNDS = 100
 _PRIORITY_RANK = {"required": 0, "important": 1, "standard": 2, "optional": 3, "extra": 4}
@@ -51,23 +52,6 @@ def parse_request(request: str, arch: str) -> Group:
     if len(groups) != 1:
         raise ResolveError(f"cannot parse package request {request!r}: expected one package")
     return groups[0]
-
-
-def _relations_of(record: PackageRecord, field: str, arch: str) -> tuple[Group, ...]:
-    """The parsed relation ``field`` (``Depends``, ``Breaks``...) of ``record``.
-
-    Raises FormatError naming the package and the field when the index holds a
-    field that is not valid relationship syntax.
-    """
-    text = {"Pre-Depends": record.pre_depends, "Depends": record.depends,
-            "Conflicts": record.conflicts, "Breaks": record.breaks}[field]
-    try:
-        return parse_relations(text, arch) if text else ()
-    except RelationError as exc:
-        raise FormatError(
-            f"package {record.name} {record.version} in {record.suite}: its {field} field "
-            f"{text!r} is not valid: {exc}"
-        ) from exc
 
 
 @dataclass(frozen=True)
@@ -95,26 +79,6 @@ class _Retry(Exception):
         self.lesson = lesson
 
 
-@dataclass(frozen=True)
-class _Clash:
-    """Why a candidate cannot be installed next to ``other``: one Conflicts or Breaks."""
-
-    other: PackageRecord
-    owner: PackageRecord
-    """The package whose field names the other one (the candidate or ``other``)."""
-    field: str
-    alternative: Alternative
-    target: str
-    """The name the relation hit in the other package: its own name or one it Provides."""
-
-    def detail(self, candidate: PackageRecord) -> str:
-        hit = candidate if self.owner == self.other else self.other
-        text = f"{self.owner.name} {self.field}: {self.alternative}"
-        if self.target != hit.name:
-            text += f", which {hit.name} provides"
-        return text
-
-
 def _chain_text(chain: Chain) -> str:
     if not chain:
         return "requested directly"
@@ -130,11 +94,6 @@ def _ranked_providers(
         by_version,
         key=lambda item: (_PRIORITY_RANK.get(item[0].priority, len(_PRIORITY_RANK)), item[0].name),
     )
-
-
-def _names_of(record: PackageRecord) -> list[tuple[str, str | None]]:
-    """The names a relation can hit ``record`` by: its own, and what it Provides."""
-    return [(record.name, record.version), *parse_provides(record.provides)]
 
 
 class _Round:
@@ -222,26 +181,26 @@ class _Round:
 
     def _negatives(self, record: PackageRecord) -> Iterator[tuple[str, Alternative]]:
         for field in ("Conflicts", "Breaks"):
-            for group in _relations_of(record, field, self.arch):
+            for group in relations_of(record, field, self.arch):
                 yield from ((field, alt) for alt in group)
 
-    def _clash(self, record: PackageRecord) -> _Clash | None:
+    def _clash(self, record: PackageRecord) -> Clash | None:
         """The first chosen package ``record`` cannot be installed with, if any.
 
         A package never clashes with itself, so a Conflicts on a name it also
         Provides (the Provides + Conflicts + Replaces pattern) only keeps others out.
         """
-        for name, version in _names_of(record):
+        for name, version in names_of(record):
             for owner, field, alt in self.against.get(name, ()):
                 if owner.name != record.name and alt.accepts(version):
-                    return _Clash(other=owner, owner=owner, field=field, alternative=alt,
+                    return Clash(other=owner, owner=owner, field=field, alternative=alt,
                                   target=name)
         for field, alt in self._negatives(record):
             chosen = self.chosen.get(alt.name)
             hits = [(chosen, chosen.version)] if chosen is not None else []
             for other, version in [*hits, *self.provided.get(alt.name, ())]:
                 if other.name != record.name and alt.accepts(version):
-                    return _Clash(other=other, owner=record, field=field, alternative=alt,
+                    return Clash(other=other, owner=record, field=field, alternative=alt,
                                   target=alt.name)
         return None
 
@@ -254,7 +213,7 @@ class _Round:
             self.against.setdefault(alt.name, []).append((record, field, alt))
         below = (*chain, record.name)
         for field in ("Pre-Depends", "Depends"):
-            self.queue.extend((group, below) for group in _relations_of(record, field, self.arch))
+            self.queue.extend((group, below) for group in relations_of(record, field, self.arch))
 
     def _fail(self, group: Group, chain: Chain) -> None:
         """Raise a lesson to learn from, or the ResolveError that explains the failure."""
@@ -282,7 +241,7 @@ class _Round:
             for r in self.index.versions(alt.name)
         )
 
-    def _blocked(self, group: Group) -> Iterator[tuple[PackageRecord, _Clash | None]]:
+    def _blocked(self, group: Group) -> Iterator[tuple[PackageRecord, Clash | None]]:
         """Candidates of ``group`` that only a ban or a clash keeps out, best first."""
         for alt in group:
             for record in self._candidates(alt, free=False):
@@ -290,7 +249,7 @@ class _Round:
                 if clash is not None or (record.name, record.version) in self.bans:
                     yield record, clash
 
-    def _learn_ban(self, record: PackageRecord, clash: _Clash, *, chain: Chain) -> None:
+    def _learn_ban(self, record: PackageRecord, clash: Clash, *, chain: Chain) -> None:
         """Leave out the package in the way, or one that brought ``record`` in, if replaceable."""
         other = clash.other
         if self._replaceable(other, avoid=record):
@@ -313,7 +272,7 @@ class _Round:
                     continue
                 if not self._pinned_ok(other):
                     continue
-                if avoid is None or not _clashes(other, avoid, self.arch):
+                if avoid is None or not clashes(other, avoid, self.arch):
                     return True
         return False
 
@@ -341,26 +300,12 @@ class _Round:
             return f"no version also satisfies {also} (available: {available})"
         return f"no version available (available: {available})"
 
-    def _blocked_reason(self, record: PackageRecord, clash: _Clash | None) -> str:
+    def _blocked_reason(self, record: PackageRecord, clash: Clash | None) -> str:
         if clash is None:  # only a ban keeps it out
             return self.bans[(record.name, record.version)].reason
         _, chain = self.why[clash.other.name]
         return (f"{record.name} {record.version} conflicts with {clash.other.name} "
                 f"{clash.other.version}, {_chain_text(chain)} ({clash.detail(record)})")
-
-
-def _clashes(left: PackageRecord, right: PackageRecord, arch: str) -> bool:
-    """Whether a Conflicts or Breaks of either package hits the other."""
-    if left.name == right.name:
-        return False
-    for owner, other in ((left, right), (right, left)):
-        names = _names_of(other)
-        for field in ("Conflicts", "Breaks"):
-            for group in _relations_of(owner, field, arch):
-                if any(alt.name == name and alt.accepts(version)
-                       for alt in group for name, version in names):
-                    return True
-    return False
 
 
 def _where(index: PackageIndex, arch: str) -> str:
