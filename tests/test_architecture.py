@@ -342,3 +342,13 @@ def test_relative_imports_resolve_against_the_package() -> None:
     module = Module.from_source("distill.debian.index", "from ..oci.model import Image\n")
     assert {name for name, _ in imports(package)} == {"distill.debian.deb", "distill.debian.deb.x"}
     assert "distill.oci.model" in {name for name, _ in imports(module)}
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """Modules split along their seams before they grow past this."""
+    long = {str(path.relative_to(SRC)): lines for path in sorted(PACKAGE.rglob("*.py"))
+            if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert long == {}
