@@ -10,6 +10,9 @@ has a shell.
 
 from __future__ import annotations
 
+import os
+import pty
+import select
 import subprocess
 import sys
 import uuid
@@ -198,6 +201,61 @@ def test_a_stopped_or_unknown_target_is_one_error_line(
     unknown = debug(name, "--", "ls", cache=distill_cache_root)
     assert unknown.code == 1
     assert unknown.error_lines == [f"error: no container {name!r} in the Docker engine"]
+
+
+def _session_on_a_terminal(args: list[str], *, typed: bytes, prompt: bytes,
+                           cache: Path) -> tuple[int, bytes]:
+    """Run ``distill debug ARGS`` on a pseudo-terminal, type ``typed`` at ``prompt``;
+    return the exit status and everything the terminal showed."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child becomes distill
+        os.execve(sys.executable, [*_DISTILL, "debug", *args], distill_env(cache=cache))
+    shown = b""
+    try:
+        while prompt not in shown:
+            ready, _, _ = select.select([fd], [], [], 300)
+            chunk = os.read(fd, 4096) if ready else b""
+            assert chunk, f"no prompt: {shown!r}"
+            shown += chunk
+        os.write(fd, typed)
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the session closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown
+
+
+@pytest.mark.mirror
+@pytest.mark.docker
+@pytest.mark.tools("go")
+def test_an_interactive_shell_on_a_terminal(target: Running, distill_cache_root: Path) -> None:
+    code, shown = _session_on_a_terminal(
+        [target.name], prompt=f"debug {target.name}:/proc/1/root # ".encode(),
+        typed=b"cat home/nonroot/secret.txt; exit 3\n", cache=distill_cache_root)
+    assert code == 3, shown
+    assert SECRET.strip().encode() in shown
+
+
+@pytest.mark.mirror
+@pytest.mark.docker
+@pytest.mark.tools("go")
+def test_no_docker_command_is_one_error_line(target: Running, distill_cache_root: Path,
+                                             tmp_path: Path) -> None:
+    env = {**distill_env(cache=distill_cache_root), "PATH": str(tmp_path)}
+    result = subprocess.run([*_DISTILL, "debug", target.name, "--", "ls"], capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, env=env, timeout=120,
+                            check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: distill debug runs its sidecar with the docker command, which is not on PATH "
+        "(Debian: apt-get install docker.io)"]
 
 
 def test_no_engine_is_one_error_line_saying_how_to_start_one(tmp_path: Path) -> None:
