@@ -351,11 +351,14 @@ def test_prepare_turns_tcp_https_and_ipv6_into_exec_commands(
     assert _prepare(prepared) == prepared
 
 
-@pytest.mark.parametrize("base", ["static", "scratch", "base", "cc", "java"])
-def test_https_without_a_runtime_says_it_needs_one(base: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("base", "why"), [
+    ("static", "static has no TLS client"), ("scratch", "scratch has no TLS client"),
+    ("base", "base has no TLS client"), ("cc", "cc has no TLS client"),
+    ("java", "java's JRE has TLS but runs no probe without a compiled class"),
+])
+def test_https_without_a_runtime_says_it_needs_one(base: str, why: str, tmp_path: Path) -> None:
     config = _config(tmp_path, base=base, healthcheck={"https": "https://127.0.0.1:8443/"})
-    with pytest.raises(ConfigError, match=rf"healthcheck\.https: {base} has no TLS client.*"
-                                          r"base python3 or nodejs"):
+    with pytest.raises(ConfigError, match=rf"healthcheck\.https: {why}.*base python3 or nodejs"):
         _prepare(config)
 
 

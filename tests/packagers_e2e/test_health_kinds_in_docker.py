@@ -228,6 +228,6 @@ def test_https_on_static_is_refused_with_the_reason(tmp_path: Path,
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "error: healthcheck.https: static has no TLS client to probe "
-        "https://127.0.0.1:8443/health with: https needs a runtime that has one (base python3 "
-        "or nodejs); on this base use http or tcp"]
+        "https://127.0.0.1:8443/health with: https needs a runtime that can probe it (base "
+        "python3 or nodejs); on this base use http or tcp"]
     assert not (tmp_path / "out").exists()

@@ -13,7 +13,7 @@ from distill.cli.console import progress_reporter
 @click.command(context_settings={"ignore_unknown_options": True,
                                  "allow_interspersed_args": False})
 @click.argument("container")
-@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND...]")
 @click.option("--user", "-u", default=None, metavar="USER[:GROUP]",
               help="Run the sidecar as this user (default: root, which sees a non-root "
                    "target's files).")
@@ -26,6 +26,7 @@ def debug(ctx: click.Context, container: str, command: tuple[str, ...], user: st
     file system (/proc/1/root): an interactive shell, or COMMAND; exits with its status.
 
     The target needs no shell and is not changed; the sidecar is removed when it ends.
+    Options go before CONTAINER; everything after it is the command.
     """
     from distill import debug as sidecars
 

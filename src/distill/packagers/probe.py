@@ -55,6 +55,9 @@ NODE_PROBE = (
     "r=>process.exit(r.statusCode>=200&&r.statusCode<300?0:1))}"
     "h.on('error',f);h.on('timeout',f)"
 )
+_JAVA_HAS_NO_PROBE = (
+    "java's JRE has TLS but runs no probe without a compiled class distill would have to add"
+)
 _RUNTIME_PROBES: dict[str, tuple[str, ...]] = {
     "python3": ("/usr/bin/python3", "-c", PYTHON_PROBE),
     "nodejs": ("/usr/bin/node", "-e", NODE_PROBE),
@@ -124,9 +127,11 @@ def _checked_url(check: Healthcheck, *, base: str) -> str:
     if uses_runtime(base):
         return url  # the runtime resolves names itself
     if key == "https":
+        why = (_JAVA_HAS_NO_PROBE if base == "java"
+               else f"{base} has no TLS client to probe {url} with")
         raise ConfigError(
-            f"healthcheck.https: {base} has no TLS client to probe {url} with: https needs a "
-            "runtime that has one (base python3 or nodejs); on this base use http or tcp"
+            f"healthcheck.https: {why}: https needs a runtime that can probe it "
+            "(base python3 or nodejs); on this base use http or tcp"
         )
     host = _host(url)
     if host != "localhost" and not _is_ipv4(host) and not _is_ipv6_literal(host):
