@@ -24,8 +24,6 @@ from typing import Any
 import pytest
 
 from distill.debug import Target, sidecar_argv
-from distill.debug_image import IMAGE_NAME, ensure_image, image_tag
-from distill.transports import docker_daemon
 from support.e2e import HELLO_SOURCE, Run, distill_env, write_project
 
 PORT = 8080
@@ -267,22 +265,6 @@ def test_no_engine_is_one_error_line_saying_how_to_start_one(tmp_path: Path) -> 
     assert result.stderr.splitlines() == [
         f"error: no Docker engine answers at {socket}; start one (sudo systemctl start "
         "docker, or dockerd) or set DOCKER_HOST"]
-
-
-@pytest.mark.mirror
-@pytest.mark.docker
-def test_the_busybox_image_is_built_once_then_reused(docker_cli: Any) -> None:
-    arch = "amd64"
-    reference = f"{IMAGE_NAME}:{image_tag(release='bookworm', arch=arch)}"
-    docker_cli("rmi", "--force", reference, check=False)
-    with docker_daemon.open_client() as client:
-        first = ensure_image(client, release="bookworm", arch=arch)
-        again = ensure_image(client, release="bookworm", arch=arch)
-    assert (first.reference, first.built) == (reference, True)
-    assert (again.reference, again.built) == (reference, False)
-    shell = docker_cli("run", "--rm", "--network", "none", reference, "-c",
-                       "readlink /busybox/wget; echo $PATH").stdout.split()
-    assert shell[0] == "busybox" and "/busybox" in shell[1].split(":")
 
 
 def test_the_sidecar_command_line_joins_the_target_and_adds_only_ptrace() -> None:
