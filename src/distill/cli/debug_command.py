@@ -38,4 +38,6 @@ def debug(ctx: click.Context, container: str, command: tuple[str, ...], user: st
             container, command=command, user=user, release=release, progress=progress,
             tty=sys.stdin.isatty() and sys.stdout.isatty(),
         )
+    if sidecar.image_built and not quiet:
+        click.echo(f"built {sidecar.image} for distill debug (once per release)", err=True)
     ctx.exit(sidecars.run(sidecar))
