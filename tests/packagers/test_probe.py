@@ -1,14 +1,16 @@
-"""distill-probe and the HTTP health-check step: the shipped binaries are the
-source's reproducible build, they probe a real loopback server correctly on
-amd64 and (through qemu) arm64, and the step picks the runtime or the binary."""
+"""distill-probe and the health-check step (http, https, tcp): the shipped binaries
+are the source's reproducible build, they probe real loopback servers (IPv4 and
+IPv6) correctly on amd64 and (through qemu) arm64, the runtime probes do the
+same on the host's python3 and node, and the step picks the runtime or the
+binary (or says why https needs a runtime)."""
 
 from __future__ import annotations
 
 import hashlib
 import http.server
 import platform
-import shutil
 import socket
+import ssl
 import subprocess
 import tarfile
 import threading
@@ -23,6 +25,7 @@ from distill.errors import ConfigError
 from distill.layers.store import LayerStore
 from distill.packagers import LayerContext, PrepareContext
 from distill.packagers.probe import (
+    INSECURE,
     NODE_PROBE,
     PROBE_PATH,
     PYTHON_PROBE,
@@ -31,6 +34,7 @@ from distill.packagers.probe import (
     probe_command,
 )
 from distill.packagers.probe_build import COMPILERS, build_probe, probe_source
+from support.tls import make_test_ca
 
 ELF_MACHINE = {"amd64": 62, "arm64": 183}
 URL = "http://127.0.0.1:8080/health"
@@ -62,6 +66,37 @@ def server() -> Iterator[tuple[int, list[str]]]:
     thread.start()
     yield httpd.server_address[1], httpd.seen  # type: ignore[attr-defined]
     httpd.shutdown()
+
+
+class _Server6(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def _serve(httpd: http.server.ThreadingHTTPServer) -> Iterator[tuple[int, list[str]]]:
+    httpd.seen = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1], httpd.seen  # type: ignore[attr-defined]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server6() -> Iterator[tuple[int, list[str]]]:
+    """The same server on [::1] only."""
+    yield from _serve(_Server6(("::1", 0), _Handler))
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """The same server with TLS on 127.0.0.1, its certificate from a CA nobody trusts."""
+    ca = make_test_ca(tmp_path_factory.mktemp("tls"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(ca.leaf, ca.leaf_key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    for port, _ in _serve(httpd):
+        yield port
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +172,33 @@ def test_probe_exit_codes_against_a_real_server(
     assert "GET /health HTTP/1.0" in seen
 
 
-@pytest.mark.parametrize("url", ["", "https://127.0.0.1/", "http://example/", "http://1.2.3/",
-                                 "http://127.0.0.1:99999/", "http://127.0.0.1:x/"])
+@pytest.mark.parametrize("arch", sorted(COMPILERS))
+def test_probe_speaks_ipv6_and_tcp(
+    arch: str, tmp_path: Path, server: tuple[int, list[str]], server6: tuple[int, list[str]],
+    free_port: int,
+) -> None:
+    program = _runnable(arch, tmp_path)
+    port, _ = server
+    port6, seen6 = server6
+    assert _probe(program, f"http://[::1]:{port6}/health") == 0
+    assert _probe(program, f"http://[0:0:0:0:0:0:0:1]:{port6}/created") == 0
+    assert _probe(program, f"http://[::1]:{port6}/boom") == 1
+    assert _probe(program, f"http://[::1]:{port}/health") == 1  # v4-only server
+    assert _probe(program, f"http://127.0.0.1:{port6}/health") == 1  # v6-only server
+    assert "GET /health HTTP/1.0" in seen6
+    assert _probe(program, f"tcp://127.0.0.1:{port}") == 0
+    assert _probe(program, f"tcp://localhost:{port}") == 0
+    assert _probe(program, f"tcp://[::1]:{port6}") == 0
+    assert _probe(program, f"tcp://[::1]:{port}") == 1
+    assert _probe(program, f"tcp://127.0.0.1:{free_port}") == 1
+
+
+@pytest.mark.parametrize("url", [
+    "", "https://127.0.0.1/", "http://example/", "http://1.2.3/", "http://127.0.0.1:99999/",
+    "http://127.0.0.1:x/", "http://[::1/", "http://[:1]/", "http://[1::2::3]/",
+    "http://[1:2:3:4:5:6:7:8:9]/", "http://[12345::1]/", "http://[::1:]/", "http://[1:2:3]/",
+    "tcp://127.0.0.1", "tcp://127.0.0.1:1/x", "tcp://[::1]", "udp://127.0.0.1:53",
+])
 def test_probe_refuses_urls_it_cannot_probe(url: str, tmp_path: Path) -> None:
     program = _runnable(_host_arch(), tmp_path)
     assert _probe(program, url) == 1
@@ -162,31 +222,43 @@ def test_probe_sends_host_and_the_root_path_by_default(
 # --- the runtime probes ----------------------------------------------------
 
 
-def test_python_runtime_probe(server: tuple[int, list[str]], free_port: int) -> None:
+def _runtime_probes(server: tuple[int, list[str]], server6: tuple[int, list[str]],
+                    tls_server: int, free_port: int) -> list[tuple[list[str], int]]:
+    """Arguments of a runtime probe and the exit status each must give."""
     port, _ = server
-    python = shutil.which("python3") or "python3"
+    port6, _ = server6
+    return [
+        ([f"http://127.0.0.1:{port}/health"], 0),
+        ([f"http://127.0.0.1:{port}/boom"], 1),
+        ([f"http://127.0.0.1:{port}/missing"], 1),
+        ([f"http://127.0.0.1:{free_port}/"], 1),
+        ([f"http://[::1]:{port6}/health"], 0),
+        ([f"tcp://127.0.0.1:{port}"], 0),
+        ([f"tcp://[::1]:{port6}"], 0),
+        ([f"tcp://127.0.0.1:{free_port}"], 1),
+        # the test CA is in no bundle: refused unless insecure
+        ([f"https://127.0.0.1:{tls_server}/health"], 1),
+        ([f"https://127.0.0.1:{tls_server}/health", INSECURE], 0),
+        ([f"https://127.0.0.1:{tls_server}/boom", INSECURE], 1),
+        ([f"https://127.0.0.1:{port}/health", INSECURE], 1),  # not TLS
+    ]
 
-    def run(url: str) -> int:
-        return subprocess.run([python, "-c", PYTHON_PROBE, url], timeout=60,
-                              check=False).returncode
 
-    assert run(f"http://127.0.0.1:{port}/health") == 0
-    assert run(f"http://127.0.0.1:{port}/boom") == 1
-    assert run(f"http://127.0.0.1:{free_port}/") == 1
-
-
-def test_node_runtime_probe(server: tuple[int, list[str]], free_port: int,
-                            require_tool: Any) -> None:
-    node = require_tool("node")
-    port, _ = server
-
-    def run(url: str) -> int:
-        return subprocess.run([str(node), "-e", NODE_PROBE, url], timeout=60,
-                              check=False).returncode
-
-    assert run(f"http://127.0.0.1:{port}/health") == 0
-    assert run(f"http://127.0.0.1:{port}/missing") == 1
-    assert run(f"http://127.0.0.1:{free_port}/") == 1
+@pytest.mark.parametrize("runtime", ["python3", "node"])
+def test_runtime_probes(
+    runtime: str, require_tool: Any, server: tuple[int, list[str]],
+    server6: tuple[int, list[str]], tls_server: int, free_port: int,
+) -> None:
+    program = str(require_tool(runtime))
+    script = ["-c", PYTHON_PROBE] if runtime == "python3" else ["-e", NODE_PROBE]
+    results = {
+        " ".join(args): subprocess.run([program, *script, *args], capture_output=True,
+                                       timeout=60, check=False).returncode
+        for args, _ in _runtime_probes(server, server6, tls_server, free_port)
+    }
+    expected = {" ".join(args): code
+                for args, code in _runtime_probes(server, server6, tls_server, free_port)}
+    assert results == expected
 
 
 # --- the step --------------------------------------------------------------
@@ -248,13 +320,62 @@ def test_runtime_bases_add_no_layer(tmp_path: Path) -> None:
         assert STEP.layers(config, context=_layer_context(tmp_path)) == []
 
 
-@pytest.mark.parametrize("url", ["http://app.internal:8080/health", "http://[::1]:8080/"])
-def test_hosts_the_probe_cannot_reach_are_config_errors(url: str, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="IPv4 address or localhost"):
-        _prepare(_config(tmp_path, healthcheck={"http": url}))
+@pytest.mark.parametrize(("key", "value"), [
+    ("http", "http://app.internal:8080/health"), ("http", "http://[::ffff:127.0.0.1]:80/"),
+    ("http", "http://[fe80::1%eth0]:80/"), ("tcp", "db.internal:5432"), ("tcp", "[::1x]:5432"),
+])
+def test_hosts_the_static_probe_cannot_reach_are_config_errors(
+    key: str, value: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=rf"healthcheck\.{key}: .*IPv4 address, an IPv6"):
+        _prepare(_config(tmp_path, healthcheck={key: value}))
 
 
-def test_a_config_without_http_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("base", "check", "command"), [
+    ("static", {"http": "http://[::1]:8080/health"},
+     [PROBE_PATH, "http://[::1]:8080/health"]),
+    ("scratch", {"tcp": "[::1]:5432"}, [PROBE_PATH, "tcp://[::1]:5432"]),
+    ("java", {"tcp": "127.0.0.1:8080"}, [PROBE_PATH, "tcp://127.0.0.1:8080"]),
+    ("python3", {"tcp": "localhost:5432"},
+     ["/usr/bin/python3", "-c", PYTHON_PROBE, "tcp://localhost:5432"]),
+    ("python3", {"https": "https://app.internal/health"},
+     ["/usr/bin/python3", "-c", PYTHON_PROBE, "https://app.internal/health"]),
+    ("nodejs", {"https": "https://127.0.0.1:8443/", "insecure": True},
+     ["/usr/bin/node", "-e", NODE_PROBE, "https://127.0.0.1:8443/", INSECURE]),
+])
+def test_prepare_turns_tcp_https_and_ipv6_into_exec_commands(
+    base: str, check: dict[str, Any], command: list[str], tmp_path: Path
+) -> None:
+    prepared = _prepare(_config(tmp_path, base=base, healthcheck=check))
+    assert prepared.healthcheck is not None and prepared.healthcheck.test == command
+    assert _prepare(prepared) == prepared
+
+
+@pytest.mark.parametrize(("base", "why"), [
+    ("static", "static has no TLS client"), ("scratch", "scratch has no TLS client"),
+    ("base", "base has no TLS client"), ("cc", "cc has no TLS client"),
+    ("java", "java's JRE has TLS but runs no probe without a compiled class"),
+])
+def test_https_without_a_runtime_says_it_needs_one(base: str, why: str, tmp_path: Path) -> None:
+    config = _config(tmp_path, base=base, healthcheck={"https": "https://127.0.0.1:8443/"})
+    with pytest.raises(ConfigError, match=rf"healthcheck\.https: {why}.*base python3 or nodejs"):
+        _prepare(config)
+
+
+@pytest.mark.parametrize(("check", "message"), [
+    ({"http": "http://127.0.0.1/", "tcp": "127.0.0.1:80"}, "give one of test"),
+    ({}, "give one of test"),
+    ({"http": "http://127.0.0.1/", "insecure": True}, "insecure applies to https only"),
+    ({"tcp": "127.0.0.1"}, "healthcheck.tcp"),
+    ({"https": "http://127.0.0.1/"}, "healthcheck.https"),
+])
+def test_healthcheck_takes_exactly_one_probe(check: dict[str, Any], message: str,
+                                             tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _config(tmp_path, healthcheck=check)
+
+
+def test_a_config_without_a_probe_is_refused(tmp_path: Path) -> None:
     config = _config(tmp_path, healthcheck={"test": ["/app"]})
-    with pytest.raises(ConfigError, match=r"healthcheck\.http"):
+    with pytest.raises(ConfigError, match=r"healthcheck has no http, https or tcp"):
         _prepare(config)

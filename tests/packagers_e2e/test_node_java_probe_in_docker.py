@@ -263,4 +263,4 @@ def test_java_server_with_a_dependency_runs_and_is_healthy(
                          built.reference).stdout
     assert "distill java dependencies of server.jar" in history
     assert "distill java jar of server.jar" in history
-    assert "distill http health probe" in history
+    assert "distill health probe" in history

@@ -52,6 +52,7 @@ class _LazyGroup(click.Group):
         "login": "distill.cli.registry_commands:login",
         "binary": "distill.cli.binary_command:binary",
         "python": "distill.cli.python_command:python",
+        "debug": "distill.cli.debug_command:debug",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -154,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="distill", standalone_mode=False)
+        # A command's own exit status (distill debug's command's) comes back as an int.
+        outcome = cli.main(args=args, prog_name="distill", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:  # click's form of a KeyboardInterrupt in a command
@@ -187,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         return _fail(f"internal error: {exc!r} (run with --debug for the traceback)", EXIT_ERROR)
-    return EXIT_OK
+    return outcome if type(outcome) is int else EXIT_OK
 
 
 def _usage_message(exc: click.UsageError, args: Sequence[str]) -> str:

@@ -167,12 +167,18 @@ class PathEntry(_Model):
 class Healthcheck(_Model):
     """Docker's HEALTHCHECK, written into the image config.
 
-    Either ``test`` (a command in the image) or ``http`` (a URL that must answer
-    2xx, probed without a shell or curl) is given.
+    One of ``test`` (a command in the image), ``http`` or ``https`` (a URL that
+    must answer 2xx) or ``tcp`` (``HOST:PORT`` that must accept a connection) is
+    given; the last three are probed without a shell or curl. Hosts are IP
+    literals (``127.0.0.1``, ``[::1]``) or ``localhost``. ``insecure`` skips the
+    certificate check of ``https``.
     """
 
     test: list[str] | None = Field(default=None, min_length=1)
     http: str | None = Field(default=None, pattern=r"^http://[^/\s]+(/\S*)?$")
+    https: str | None = Field(default=None, pattern=r"^https://[^/\s]+(/\S*)?$")
+    tcp: str | None = Field(default=None, pattern=r"^[^/\s]+:\d{1,5}$")
+    insecure: bool = False
     interval: str = "30s"
     timeout: str = "30s"
     start_period: str = "0s"
@@ -186,9 +192,21 @@ class Healthcheck(_Model):
 
     @model_validator(mode="after")
     def _one_probe(self) -> Healthcheck:
-        if (self.test is None) == (self.http is None):
-            raise ValueError("give either test (a command) or http (a URL)")
+        given = [self.test, self.http, self.https, self.tcp]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError(
+                "give one of test (a command), http or https (a URL) or tcp (HOST:PORT)"
+            )
+        if self.insecure and self.https is None:
+            raise ValueError("insecure applies to https only")
         return self
+
+    @property
+    def probe_url(self) -> str | None:
+        """What distill probes: the http/https URL, or ``tcp://HOST:PORT``; None for test."""
+        if self.tcp is not None:
+            return f"tcp://{self.tcp}"
+        return self.http or self.https
 
 
 AppType = Literal["binary", "python", "node", "java"]

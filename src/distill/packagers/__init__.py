@@ -76,11 +76,11 @@ _PROBE_STEP = "distill.packagers.probe"
 
 
 def steps_for(config: Config) -> list[Step]:
-    """The steps ``config`` needs: its app's packager, then the HTTP health probe."""
+    """The steps ``config`` needs: its app's packager, then the health probe (http, https, tcp)."""
     modules = []
     if config.app is not None:
         modules.append(_APP_STEPS[config.app.type])
-    if config.healthcheck is not None and config.healthcheck.http is not None:
+    if config.healthcheck is not None and config.healthcheck.probe_url is not None:
         modules.append(_PROBE_STEP)
     return [_load(name) for name in modules]
 
