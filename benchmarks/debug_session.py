@@ -28,7 +28,7 @@ import engine
 import goapp
 from common import BenchError, Context, Section, Stats, Table, Target, need_tools, ratio, run
 from common import seconds as fmt
-from distill.debug_image import IMAGE_NAME, image_tag
+from distill.debug.image import IMAGE_NAME, image_tag
 
 NAME = "debug"
 TITLE = "distill debug (issue 13): time to a prompt beside a running container"

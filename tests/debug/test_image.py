@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from distill.debug_image import IMAGE_NAME, ensure_image, image_tag
+from distill.debug.image import IMAGE_NAME, ensure_image, image_tag
 from distill.transports import docker_daemon
 
 RELEASE = "trixie"

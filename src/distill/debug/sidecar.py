@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from distill.debug_image import ensure_image
+from distill.debug.image import ensure_image
 from distill.errors import TransportError
 from distill.progress import SILENT, Progress
 from distill.transports import docker_daemon
