@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("api",),
     ("transports",),
     ("assembly",),
+    ("sbom",),
     ("packagers",),
     ("flavors",),
     ("layers",),
