@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("debug",),
     ("transports",),
     ("assembly",),
+    ("sbom",),
     ("packagers",),
     ("flavors",),
     ("layers",),
