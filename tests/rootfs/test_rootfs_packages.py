@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
@@ -81,7 +82,59 @@ def test_status_paragraph_parses(
     assert fields["Package"] == package
     assert fields["Version"] and fields["Architecture"]
     original = Deb822(debs[package].control)
-    assert list(fields.keys()) == list(original.keys())
+    assert [k for k in fields if k != "Conffiles"] == list(original.keys())
+
+
+@pytest.mark.mirror
+@pytest.mark.parametrize("package", ["base-files", "netbase"])
+def test_conffiles_are_listed_as_dpkg_does(
+    installed: FileTree, debs: dict[str, DebArchive], package: str
+) -> None:
+    entry = installed.get(f"{STATUS_DIR}/{package}")
+    assert entry is not None
+    fields = Deb822(entry.data.decode())
+    listed = [line.split() for line in fields["Conffiles"].strip().splitlines()]
+    shipped_conffiles = [p for p in debs[package].conffiles.split() if p in installed]
+    assert listed and [path for path, _ in listed] == shipped_conffiles
+    for path, md5 in listed:
+        shipped = installed.get(path)
+        assert shipped is not None and hashlib.md5(shipped.data).hexdigest() == md5
+    keys = list(fields.keys())
+    assert keys.index("Conffiles") == keys.index("Description") - 1
+    md5sums = {"/" + rel for _, rel in _md5sums(installed, package)}
+    assert not md5sums & {path for path, _ in listed}  # dpkg keeps them apart
+
+
+@pytest.mark.mirror
+def test_base_files_conffiles_include_debian_version(installed: FileTree) -> None:
+    entry = installed.get(f"{STATUS_DIR}/base-files")
+    assert entry is not None
+    assert " /etc/debian_version " in entry.data.decode()
+
+
+def test_only_shipped_conffiles_are_listed(make_deb) -> None:  # type: ignore[no-untyped-def]
+    deb = make_deb([
+        {"name": "etc/demo.conf", "data": b"a=1\n"},
+        {"name": "usr/share/doc/demo/README", "data": b"dropped"},
+    ])
+    deb = dataclasses.replace(
+        deb, control=deb.control + "Description: demo\n more\n",
+        conffiles="/etc/demo.conf\n/etc/missing.conf\n/usr/share/doc/demo/README\n")
+    tree = FileTree()
+    install_deb(tree, deb)
+    status = tree.get(f"{STATUS_DIR}/demo")
+    assert status is not None
+    md5 = hashlib.md5(b"a=1\n").hexdigest()
+    assert status.data.decode().endswith(
+        f"Conffiles:\n /etc/demo.conf {md5}\nDescription: demo\n more\n")
+
+
+def test_no_conffiles_no_field(make_deb) -> None:  # type: ignore[no-untyped-def]
+    deb = make_deb([{"name": "etc/demo.conf", "data": b"x"}])
+    tree = FileTree()
+    install_deb(tree, deb)
+    status = tree.get(f"{STATUS_DIR}/demo")
+    assert status is not None and b"Conffiles" not in status.data
 
 
 @pytest.mark.mirror

@@ -41,6 +41,8 @@ class DebArchive:
     """The ``md5sums`` file, or an empty string when the package has none."""
     data_tar: bytes
     """The decompressed data.tar."""
+    conffiles: str = ""
+    """The ``conffiles`` file (one absolute path a line), or an empty string."""
 
     def members(self) -> Iterator[DataMember]:
         """The entries of data.tar in archive order."""
@@ -76,6 +78,7 @@ def read_deb(path: Path) -> DebArchive:
         control=control_files["control"].decode("utf-8", "replace"),
         md5sums=control_files.get("md5sums", b"").decode("utf-8", "replace"),
         data_tar=data_tar,
+        conffiles=control_files.get("conffiles", b"").decode("utf-8", "replace"),
     )
 
 

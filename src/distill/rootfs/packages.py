@@ -6,6 +6,10 @@ then the metadata scanners read is written: ``/var/lib/dpkg/status.d/<pkg>``
 (the control paragraph, field order kept) and ``/var/lib/dpkg/status.d/<pkg>.md5sums``
 (restricted to the files actually shipped, with merged-/usr paths).
 
+The paragraph gains a ``Conffiles:`` field as dpkg writes it (`` /etc/foo <md5>``
+lines) for the package's configuration files that are shipped: dpkg leaves
+them out of md5sums, so without it scanners cannot attribute them.
+
 Trivy and syft read every file of ``status.d`` except ``*.md5sums`` as dpkg
 status paragraphs; a paragraph without a ``Status`` field counts as installed
 for both, so none is added (distroless adds none either).
@@ -13,8 +17,9 @@ for both, so none is added (distroless adds none either).
 
 from __future__ import annotations
 
+import hashlib
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from debian.deb822 import Deb822
@@ -114,8 +119,35 @@ def _parse_control(text: str) -> _Control:
     )
 
 
+def with_conffiles(control: str, conffiles: Sequence[tuple[str, str]]) -> str:
+    """``control`` with a ``Conffiles:`` field of ``(path, md5)`` pairs, placed before
+    ``Description:`` as dpkg places it (at the end when there is none)."""
+    lines = control.strip("\n").split("\n")
+    if not conffiles:
+        return "\n".join(lines) + "\n"
+    field = ["Conffiles:", *(f" {path} {md5}" for path, md5 in conffiles)]
+    at = next((i for i, line in enumerate(lines) if line.startswith("Description:")),
+              len(lines))
+    return "\n".join([*lines[:at], *field, *lines[at:]]) + "\n"
+
+
+def shipped_conffiles(tree: FileTree, conffiles: str, shipped: set[str]) -> list[tuple[str, str]]:
+    """``(path, md5)`` of the package's conffiles that are in ``shipped``, in listed order."""
+    found: list[tuple[str, str]] = []
+    for line in conffiles.splitlines():
+        words = line.split()
+        # dpkg >= 1.20 allows flags ("remove-on-upgrade") before the path.
+        path = canonical_path(words[-1]) if words else ""
+        entry = tree.get(path) if path in shipped else None
+        if entry is not None and entry.kind is Kind.FILE:
+            found.append((path, hashlib.md5(entry.data).hexdigest()))
+    return found
+
+
 def _write_status(tree: FileTree, name: str, deb: DebArchive, shipped: set[str]) -> None:
-    tree.add_file(f"{STATUS_DIR}/{name}", status_text(deb.control), mode=0o644)
+    conffiles = shipped_conffiles(tree, deb.conffiles, shipped)
+    tree.add_file(f"{STATUS_DIR}/{name}", status_text(with_conffiles(deb.control, conffiles)),
+                  mode=0o644)
     md5sums = restricted_md5sums(deb.md5sums, shipped)
     if md5sums:
         tree.add_file(f"{STATUS_DIR}/{name}.md5sums", md5sums, mode=0o644)
