@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from distill.assembly.accounts import AccountPlan, plan_accounts
@@ -77,6 +77,8 @@ class BuildResult:
     tag: str
     images: tuple[Image, ...]
     artifact: Artifact
+    packages: Mapping[str, tuple[LockedPackage, ...]] = field(default_factory=dict)
+    """Each architecture's .debs (from the lock or the plan), for the SBOMs."""
 
 
 def source_date_epoch() -> int:
@@ -126,7 +128,8 @@ def build(
     artifact: Artifact = images[0]
     if len(images) > 1:
         artifact = ImageIndex(images, annotations=_common_annotations(config, context.epoch))
-    return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact)
+    return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact,
+                       packages={plan.arch: plan.all_packages() for plan in plans})
 
 
 def _need_lock(lock_path: Path | None) -> Path:

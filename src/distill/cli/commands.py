@@ -4,30 +4,40 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from distill.api import write
-from distill.assembly.pipeline import BuildResult
+from distill.assembly.pipeline import BuildResult, source_date_epoch
 from distill.assembly.pipeline import build as build_images
 from distill.assembly.pipeline import lock as write_lock
 from distill.cli.console import ResultRow, print_results, progress_reporter
 from distill.config import ARCHS, Config, load_config, parse_config
 from distill.flavors import VARIANTS, flavor_names, parse_base
 from distill.flavors.model import RELEASES
+from distill.fsutil import atomic_write_bytes
 from distill.progress import Progress
 from distill.transports.reference import Reference, parse_reference
 
 
+@dataclass(frozen=True)
+class SbomRequest:
+    """Whether a build makes SBOMs, and the folder to write them into (if any)."""
+
+    enabled: bool = True
+    dir: Path | None = None
+
+
 def build(
     *, config_file: Path, outputs: Sequence[str], archs: Sequence[str] | None, locked: bool,
-    quiet: bool,
+    quiet: bool, sboms: SbomRequest = SbomRequest(),
 ) -> None:
     """``distill build``."""
     config = load_config(config_file)
     build_and_write(config, outputs, quiet=quiet, archs=archs,
-                    lock_path=_lock_path(config_file), locked=locked)
+                    lock_path=_lock_path(config_file), locked=locked, sboms=sboms)
 
 
 def build_and_write(
@@ -38,6 +48,7 @@ def build_and_write(
     archs: Sequence[str] | None = None,
     lock_path: Path | None = None,
     locked: bool = False,
+    sboms: SbomRequest = SbomRequest(),
 ) -> BuildResult:
     """Build ``config``, write it to every output (default ``oci:dist/NAME:TAG``), report it.
 
@@ -47,6 +58,7 @@ def build_and_write(
     with progress_reporter(not quiet) as progress:
         result = build_images(config, archs=archs, lock_path=lock_path, locked=locked,
                               outputs=refs, progress=progress)
+        _write_sboms(result, sboms)
         _write(result, refs, progress=progress)
     if not quiet:
         _report(result)
@@ -108,8 +120,29 @@ def _build_base(
 ) -> BuildResult:
     with progress_reporter(not quiet) as progress:
         result = dataclasses.replace(build_images(config, progress=progress), tag=tag)
+        _write_sboms(result, SbomRequest())
         _write(result, refs, progress=progress)
     return result
+
+
+def _write_sboms(result: BuildResult, request: SbomRequest) -> None:
+    """Make every image's SBOMs (cached per image) and write them into ``request.dir``.
+
+    They are made before any output is written, so a failure leaves no output behind.
+    """
+    if not request.enabled:
+        return
+    from distill.sbom import BuildInfo, origins_from_lock, sbom_documents
+
+    documents = []
+    for image in result.images:
+        info = BuildInfo(name=result.name, created=source_date_epoch(),
+                         origins=origins_from_lock(result.packages.get(
+                             image.platform.architecture, ())))
+        documents += sbom_documents(image, info)
+    if request.dir is not None:
+        for document in documents:
+            atomic_write_bytes(request.dir / document.filename, document.data)
 
 
 def _lock_path(config_file: Path) -> Path:

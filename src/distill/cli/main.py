@@ -48,6 +48,7 @@ class _LazyGroup(click.Group):
         "login": "distill.cli.registry_commands:login",
         "binary": "distill.cli.binary_command:binary",
         "python": "distill.cli.python_command:python",
+        "sbom": "distill.cli.sbom_command:sbom",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -80,15 +81,20 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
                    "docker-daemon:); repeatable. Default: oci:dist/NAME:TAG.")
 @click.option("--arch", "archs", metavar="LIST", help="Architectures, e.g. amd64,arm64.")
 @click.option("--locked", is_flag=True, help="Install exactly what distill.lock pins.")
+@click.option("--sbom-dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="Also write each image's SPDX and CycloneDX SBOMs into DIR.")
+@click.option("--no-sbom", is_flag=True, help="Make no SBOMs.")
 @click.pass_context
 def build(ctx: click.Context, config_file: Path, outputs: tuple[str, ...], archs: str | None,
-          locked: bool) -> None:
+          locked: bool, sbom_dir: Path | None, no_sbom: bool) -> None:
     """Build the image that distill.yaml describes."""
     from distill.cli import commands
 
+    if no_sbom and sbom_dir is not None:
+        raise click.UsageError("--sbom-dir and --no-sbom contradict each other")
     commands.build(
         config_file=config_file, outputs=outputs, archs=_split_archs(archs), locked=locked,
-        quiet=ctx.obj["quiet"],
+        quiet=ctx.obj["quiet"], sboms=commands.SbomRequest(enabled=not no_sbom, dir=sbom_dir),
     )
 
 

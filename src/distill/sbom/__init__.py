@@ -16,6 +16,7 @@ from distill.sbom.documents import (
     BuildInfo,
     Document,
     check_format,
+    origins_from_lock,
     sbom_documents,
 )
 from distill.sbom.inventory import DebOrigin
@@ -29,5 +30,6 @@ __all__ = [
     "DebOrigin",
     "Document",
     "check_format",
+    "origins_from_lock",
     "sbom_documents",
 ]

@@ -30,9 +30,23 @@ def write_cyclonedx(inventory: Inventory) -> bytes:
     from cyclonedx.output.json import JsonV1Dot6
 
     text = JsonV1Dot6(cyclonedx_bom(inventory)).output_as_string(indent=2)
-    # Re-dump with sorted keys: the library's key order is fixed, but say so in bytes.
-    return (json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False)
-            + "\n").encode()
+    document = json.loads(text)
+    _sort_occurrences(document)
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _sort_occurrences(node: Any) -> None:
+    """The library keeps evidence occurrences in a set ordered by string hashes, which
+    change from run to run: sort them by location."""
+    if isinstance(node, dict):
+        occurrences = node.get("occurrences")
+        if isinstance(occurrences, list):
+            occurrences.sort(key=lambda o: str(o.get("location", "")))
+        for value in node.values():
+            _sort_occurrences(value)
+    elif isinstance(node, list):
+        for value in node:
+            _sort_occurrences(value)
 
 
 def cyclonedx_bom(inventory: Inventory) -> Any:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from distill import __version__
+from distill.debian.lock import LockedPackage
 from distill.errors import ConfigError
 from distill.fsutil import atomic_write_bytes, cache_root
 from distill.oci.model import Image
@@ -55,6 +56,14 @@ class BuildInfo:
         origins = sorted((list(key), asdict(origin)) for key, origin in self.origins.items())
         text = json.dumps([self.name, self.created, origins, __version__], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def origins_from_lock(packages: Sequence[LockedPackage]) -> dict[tuple[str, str], DebOrigin]:
+    """The origins of the .debs a lock or plan pins, keyed by ``(name, architecture)``."""
+    return {(p.name, p.architecture): DebOrigin(version=p.version, sha256=p.sha256,
+                                                suite=p.suite, component=p.component,
+                                                filename=p.filename)
+            for p in packages}
 
 
 def check_format(name: str) -> str:
