@@ -97,6 +97,11 @@ def _varint_string(data: bytes, offset: int) -> tuple[str | None, int]:
     return None, offset
 
 
+def _is_local(path: str) -> bool:
+    """A replacement by a folder (``./dep``) keeps the module's own name and version."""
+    return path.startswith((".", "/"))
+
+
 def _parse_modinfo(go_version: str, text: str) -> BuildInfo:
     main: Module | None = None
     deps: list[Module] = []
@@ -106,6 +111,7 @@ def _parse_modinfo(go_version: str, text: str) -> BuildInfo:
             main = Module(fields[1], fields[2], fields[3] if len(fields) > 3 else "")
         elif fields[0] == "dep" and len(fields) >= 3:
             deps.append(Module(fields[1], fields[2], fields[3] if len(fields) > 3 else ""))
-        elif fields[0] == "=>" and len(fields) >= 3 and deps:
+        elif fields[0] == "=>" and len(fields) >= 3 and deps and not _is_local(fields[1]):
+            # A module replaced by another module: what was built is the replacement.
             deps[-1] = Module(fields[1], fields[2], fields[3] if len(fields) > 3 else "")
     return BuildInfo(go_version=go_version, main=main, deps=tuple(deps))

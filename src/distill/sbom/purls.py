@@ -37,10 +37,12 @@ def maven(*, group: str, artifact: str, version: str) -> str:
 
 
 def golang(*, module: str, version: str) -> str:
-    """``pkg:golang/MODULE@VERSION``."""
+    """``pkg:golang/MODULE@VERSION`` (no version for a main module built from a work tree,
+    whose version Go calls ``(devel)``)."""
     namespace, _, name = module.rpartition("/")
+    known = version if version and version != "(devel)" else None
     return PackageURL(type="golang", namespace=namespace or None, name=name,
-                      version=version or None).to_string()
+                      version=known).to_string()
 
 
 def oci(*, name: str, digest: str, arch: str) -> str:
