@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from distill.errors import ConfigError
+from distill.errors import ConfigError, FormatError
 from distill.oci.model import Image
-from distill.sbom import BuildInfo, DebOrigin, sbom_documents
-from support.sbom import Entry, tar_layer
+from distill.sbom import BuildInfo, DebOrigin, can_make, sbom_documents
+from support.sbom import Entry, image_of, tar_layer
 
 
 def test_both_formats_with_media_types_and_names(foreign_image: Image,
@@ -91,3 +91,14 @@ def test_same_image_same_bytes_in_separate_processes(tmp_path: Path) -> None:
                        check=True, capture_output=True)
         outputs.append(sorted((p.name, p.read_bytes()) for p in (cache / "sboms").iterdir()))
     assert outputs[0] == outputs[1]
+
+
+def test_layers_only_a_registry_holds(tmp_path: Path, isolated_cache: Path) -> None:
+    layer = tar_layer(tmp_path, [Entry("etc/hostname", b"x\n")])
+    image = image_of([layer])
+    info = BuildInfo(name="remote")
+    layer.path.unlink()  # as a build pushing to registries that already hold it leaves it
+    assert not can_make(image, info)
+    with pytest.raises(FormatError, match="is not on this machine"):
+        sbom_documents(image, info)
+    assert not (isolated_cache / "sboms").exists()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 
 from distill.oci.model import Image
 from distill.sbom.inventory import DEB, JAR, MAVEN, NPM, PYPI, DebOrigin, Inventory, Package
 from distill.sbom.scan import scan_image
+from support.sbom import Entry, image_of, tar_layer
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +105,23 @@ def test_origins_give_the_deb_hash_when_the_version_matches(foreign_image: Image
 def test_packages_are_sorted(inventory: Inventory) -> None:
     keys = [p.key for p in inventory.packages]
     assert keys == sorted(keys)
+
+
+def test_status_d_with_md5sums_and_conffiles_on_trixie(tmp_path: Path) -> None:
+    paragraph = ("Package: netbase\nVersion: 6.5\nArchitecture: all\n"
+                 "Conffiles:\n /etc/services 0123456789abcdef0123456789abcdef\n"
+                 "Description: Basic TCP/IP networking system\n")
+    layer = tar_layer(tmp_path, [
+        Entry("usr/lib/os-release", b'ID=debian\nVERSION_ID="13"\n'),
+        Entry("etc/os-release", kind="symlink", target="../usr/lib/os-release"),
+        Entry("etc/services", b"tcpmux 1/tcp\n"),
+        Entry("etc/protocols", b"ip 0 IP\n"),
+        Entry("var/lib/dpkg/status.d/netbase", paragraph.encode()),
+        Entry("var/lib/dpkg/status.d/netbase.md5sums", b"0123  etc/protocols\n"),
+    ])
+    inventory = scan_image(image_of([layer]), name="trixie")
+    assert inventory.os_name == "debian-13"
+    (netbase,) = inventory.packages
+    assert netbase.purl == "pkg:deb/debian/netbase@6.5?arch=all&distro=debian-13"
+    assert [f.path for f in netbase.files] == ["/etc/protocols", "/etc/services"]
+    assert netbase.found_at == "/var/lib/dpkg/status.d/netbase"

@@ -132,13 +132,15 @@ def _write_sboms(result: BuildResult, request: SbomRequest) -> None:
     """
     if not request.enabled:
         return
-    from distill.sbom import BuildInfo, origins_from_lock, sbom_documents
+    from distill.sbom import BuildInfo, can_make, origins_from_lock, sbom_documents
 
     documents = []
     for image in result.images:
         info = BuildInfo(name=result.name, created=source_date_epoch(),
                          origins=origins_from_lock(result.packages.get(
                              image.platform.architecture, ())))
+        if request.dir is None and not can_make(image, info):
+            continue  # layers only the destination registries hold; nothing asked for files
         documents += sbom_documents(image, info)
     if request.dir is not None:
         for document in documents:

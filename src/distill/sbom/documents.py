@@ -18,7 +18,7 @@ from pathlib import Path
 
 from distill import __version__
 from distill.debian.lock import LockedPackage
-from distill.errors import ConfigError
+from distill.errors import ConfigError, FormatError
 from distill.fsutil import atomic_write_bytes, cache_root
 from distill.oci.model import Image
 from distill.sbom.inventory import DebOrigin
@@ -66,6 +66,14 @@ def origins_from_lock(packages: Sequence[LockedPackage]) -> dict[tuple[str, str]
             for p in packages}
 
 
+def can_make(image: Image, build_info: BuildInfo, *, formats: Sequence[str] = FORMATS) -> bool:
+    """Whether :func:`sbom_documents` can answer: from the cache, or from layer blobs on
+    this machine (a build pushing to registries may reuse layers only they hold)."""
+    if all(_cache_path(image, build_info, name).is_file() for name in formats):
+        return True
+    return all(layer.path.is_file() for layer in image.layers)
+
+
 def check_format(name: str) -> str:
     """``name`` if it is an SBOM format; raise :class:`ConfigError` otherwise."""
     if name not in FORMATS:
@@ -84,6 +92,10 @@ def sbom_documents(
     cached = {name: _cache_path(image, build_info, name) for name in formats}
     missing = [name for name in formats if not cached[name].is_file()]
     if missing:
+        absent = [layer.digest for layer in image.layers if not layer.path.is_file()]
+        if absent:
+            raise FormatError(f"cannot make the SBOM of {image.digest}: layer {absent[0]} "
+                              "is not on this machine (only its registry has it)")
         _generate(image, build_info, {name: cached[name] for name in missing})
     return [Document(format=name, media_type=MEDIA_TYPES[name],
                      filename=stem + SUFFIXES[name], data=cached[name].read_bytes())
