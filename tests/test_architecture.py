@@ -23,10 +23,30 @@ FORBIDDEN_ATTRIBUTE_CALLS = frozenset({("sys", "exit"), ("os", "_exit")})
 FORBIDDEN_STREAMS = frozenset({("sys", "stdout"), ("sys", "stderr"), ("sys", "stdin")})
 UI_PACKAGES = ("rich", "click", "typer")
 NETWORK_MODULES = ("httpx", "urllib.request", "http.client", "socket", "requests", "urllib3")
+# The README's import order: a package imports only the packages listed after it
+# (and itself). The last entry holds the small shared modules every package may use.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("cli",),
+    ("api",),
+    ("sbom",),
+    ("transports",),
+    ("assembly",),
+    ("packagers",),
+    ("flavors",),
+    ("layers",),
+    ("rootfs",),
+    ("debian",),
+    ("config",),
+    ("oci",),
+    ("errors", "fsutil", "progress"),
+)
 DEBIAN_MUST_NOT_IMPORT = ("distill.oci", "distill.layers", "distill.transports")
 OCI_MUST_NOT_IMPORT = ("distill.debian", "distill.layers", "distill.transports")
 # Modules of distill.transports that are not transports themselves.
-TRANSPORT_HELPERS = frozenset({"distill.transports", "distill.transports.reference"})
+TRANSPORT_HELPERS = frozenset({
+    "distill.transports", "distill.transports.protocol", "distill.transports.platforms",
+    "distill.transports.unpack",
+})
 # The daemon streams a docker-archive; an oci-archive is a tar of an OCI layout.
 ALLOWED_TRANSPORT_IMPORTS = frozenset({
     ("distill.transports.docker_daemon", "distill.transports.docker_archive"),
@@ -146,6 +166,38 @@ def library_output_violations(module: Module) -> list[str]:
     return found
 
 
+def _layer(name: str) -> int | None:
+    """The index in LAYERS of the package ``name`` lies in (None for the ``distill`` root)."""
+    parts = name.split(".")
+    if parts[0] != "distill" or len(parts) < 2:
+        return None
+    for index, packages in enumerate(LAYERS):
+        if parts[1] in packages:
+            return index
+    raise AssertionError(f"{name}: package distill.{parts[1]} is not in LAYERS")
+
+
+def layer_order_violations(module: Module) -> list[str]:
+    """Each package imports only itself and the packages below it in LAYERS.
+
+    The ``distill`` package itself is the public facade and may name any of them.
+    """
+    mine = _layer(module.name)
+    if mine is None:
+        return []
+    found = []
+    for name, node in imports(module):
+        theirs = _layer(name) if name != "distill.__version__" else len(LAYERS) - 1
+        if theirs is None or theirs > mine:
+            continue
+        same_package = name.split(".")[1] == module.name.split(".")[1]
+        if theirs == mine and (same_package or mine == len(LAYERS) - 1):
+            continue
+        found.append(f"{module.where(node)}: {module.name} imports {name}, which is not "
+                     f"below {module.name.split('.')[1]} in the README's import order")
+    return found
+
+
 def debian_import_violations(module: Module) -> list[str]:
     """distill.debian never imports distill.oci, distill.layers or distill.transports."""
     if not module.within("distill.debian"):
@@ -187,6 +239,7 @@ def transport_import_violations(module: Module) -> list[str]:
 
 Rule = Callable[[Module], list[str]]
 RULES: dict[str, Rule] = {
+    "layer-order": layer_order_violations,
     "library-output": library_output_violations,
     "debian-imports": debian_import_violations,
     "oci-imports": oci_import_violations,
@@ -222,6 +275,13 @@ def test_source_obeys(source_modules: list[Module], rule_name: str) -> None:
 # --- every rule can fail ---------------------------------------------------
 
 BAD_SNIPPETS = [
+    ("layer-order", "distill.config", "from distill.transports import read_artifact\n"),
+    ("layer-order", "distill.packagers.binary", "from distill.assembly import plan\n"),
+    ("layer-order", "distill.assembly.pipeline", "from distill.transports import registry\n"),
+    ("layer-order", "distill.oci.model", "from distill.config import Config\n"),
+    ("layer-order", "distill.errors", "from distill.oci import model\n"),
+    ("layer-order", "distill.layers.store", "from ..flavors import catalog\n"),
+    ("layer-order", "distill.debian.index", "importlib.import_module('distill.api')\n"),
     ("library-output", "distill.layers.tarball", "print('hello')\n"),
     ("library-output", "distill.layers.tarball", "import sys\nsys.exit(1)\n"),
     ("library-output", "distill.layers.tarball", "def f():\n    exit(2)\n"),
@@ -233,7 +293,7 @@ BAD_SNIPPETS = [
     ("debian-imports", "distill.debian.resolver", "from distill.oci import model\n"),
     ("debian-imports", "distill.debian.resolver", "from ..layers.tarball import write\n"),
     ("debian-imports", "distill.debian", "from ..transports import oci_layout\n"),
-    ("debian-imports", "distill.debian.index", "import distill.transports.reference\n"),
+    ("debian-imports", "distill.debian.index", "import distill.oci.reference\n"),
     ("oci-imports", "distill.oci.validate", "import httpx\n"),
     ("oci-imports", "distill.oci.validate", "from urllib import request\n"),
     ("oci-imports", "distill.oci.validate", "import socket\n"),
@@ -247,13 +307,19 @@ BAD_SNIPPETS = [
 SNIPPET_PACKAGES = frozenset({"distill.debian", "distill.transports"})
 
 GOOD_SNIPPETS = [
+    ("layer-order", "distill.api", "from distill.transports import read_artifact\n"),
+    ("layer-order", "distill.assembly.pipeline", "from distill.packagers import steps_for\n"),
+    ("layer-order", "distill.config", "from distill.oci.reference import Reference\n"),
+    ("layer-order", "distill.fsutil", "from distill.errors import DistillError\n"),
+    ("layer-order", "distill", "from distill.api import build\n"),
+    ("layer-order", "distill.debian.download", "from distill import __version__\n"),
     ("library-output", "distill.cli.main", "import sys\nimport click\nprint('x')\nsys.exit(1)\n"),
     ("library-output", "distill.layers.tarball", "import sys\nif sys.version_info < (3,): pass\n"),
     ("debian-imports", "distill.debian.deb", "from distill.rootfs.tree import FileTree\n"),
     ("debian-imports", "distill.layers.store", "from distill.oci import model\n"),
     ("oci-imports", "distill.oci.model", "from . import digest\nimport hashlib\n"),
     ("transport-imports", "distill.transports.docker_daemon", "from . import docker_archive\n"),
-    ("transport-imports", "distill.transports.oci_layout", "from .reference import parse\n"),
+    ("transport-imports", "distill.transports.oci_layout", "from ..oci.reference import parse\n"),
     ("transport-imports", "distill.transports", "from . import oci_layout, docker_daemon\n"),
 ]
 
@@ -277,3 +343,13 @@ def test_relative_imports_resolve_against_the_package() -> None:
     module = Module.from_source("distill.debian.index", "from ..oci.model import Image\n")
     assert {name for name, _ in imports(package)} == {"distill.debian.deb", "distill.debian.deb.x"}
     assert "distill.oci.model" in {name for name, _ in imports(module)}
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """Modules split along their seams before they grow past this."""
+    long = {str(path.relative_to(SRC)): lines for path in sorted(PACKAGE.rglob("*.py"))
+            if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert long == {}

@@ -50,8 +50,8 @@ _HOMES = {
     "DistillError": "distill.errors",
     "Image": "distill.oci.model",
     "ImageIndex": "distill.oci.model",
-    "Reference": "distill.transports.reference",
-    "parse_reference": "distill.transports.reference",
+    "Reference": "distill.oci.reference",
+    "parse_reference": "distill.oci.reference",
 }
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     )
     from distill.errors import DistillError
     from distill.oci.model import Image, ImageIndex
-    from distill.transports.reference import Reference, parse_reference
+    from distill.oci.reference import Reference, parse_reference
 
 
 def __getattr__(name: str) -> Any:

@@ -21,9 +21,10 @@ Errors are :class:`distill.DistillError` and its subclasses (see
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,17 @@ from distill.config import Config, parse_config
 from distill.config import load_config as _load_config
 from distill.debian.lock import Lock
 from distill.oci.model import Artifact
-from distill.oci.validate import validate
-from distill.progress import SILENT, Progress
-from distill.transports import read_artifact, write_artifact
-from distill.transports.reference import (
+from distill.oci.reference import (
+    DOCKER,
     DOCKER_ARCHIVE,
     OCI,
     OCI_ARCHIVE,
     Reference,
     parse_reference,
 )
+from distill.oci.validate import validate
+from distill.progress import SILENT, Progress
+from distill.transports import read_artifact, write_artifact
 
 __all__ = [
     "BuildResult",
@@ -87,15 +89,16 @@ def build(
     they are all registries, layers the registries already hold are not rebuilt.
     The result's layer blobs live in distill's cache until written.
     """
-    return _build(
-        config, archs=archs, lock_path=Path(lock_path) if lock_path is not None else None,
-        locked=locked, outputs=[_reference(ref) for ref in outputs], progress=progress,
-    )
+    with _registry_blobs([_reference(ref) for ref in outputs]) as remote_has:
+        return _build(
+            config, archs=archs, lock_path=Path(lock_path) if lock_path is not None else None,
+            locked=locked, progress=progress, read_image=read_artifact, remote_has=remote_has,
+        )
 
 
 def lock(config: Config, *, lock_path: str | Path, progress: Progress = SILENT) -> Lock:
     """Resolve every architecture of ``config`` and write the lock file at ``lock_path``."""
-    return _lock(config, lock_path=Path(lock_path), progress=progress)
+    return _lock(config, lock_path=Path(lock_path), progress=progress, read_image=read_artifact)
 
 
 def write(
@@ -136,6 +139,19 @@ def with_build_defaults(ref: Reference, result: BuildResult) -> Reference:
     if ref.transport in (OCI, OCI_ARCHIVE) and ref.tag is None:
         return dataclasses.replace(ref, tag=result.tag)
     return ref
+
+
+@contextlib.contextmanager
+def _registry_blobs(outputs: Sequence[Reference]) -> Iterator[Callable[[str], bool] | None]:
+    """The check that every output registry holds a blob, when all outputs are registries."""
+    if not outputs or any(ref.transport != DOCKER for ref in outputs):
+        yield None
+        return
+    from distill.transports import registry  # only builds that push pay for the client
+
+    destinations = [registry.split_name(ref.name or "") for ref in outputs]
+    with registry.DestinationBlobs(destinations) as blobs:
+        yield blobs
 
 
 def _reference(ref: str | Reference) -> Reference:

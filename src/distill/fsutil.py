@@ -4,11 +4,17 @@ Everything distill writes into its cache or to an output goes through
 :func:`atomic_writer` or :func:`atomic_dir`: the data lands in a temporary file
 or folder beside the target, is flushed to disk, then renamed into place, so an
 interrupted or failed build never leaves a half-written file behind.
+
+Files and folders get the modes an ordinary ``open``/``mkdir`` would give them
+(0666 or 0777 minus the umask), not the private 0600/0700 of ``tempfile``, so
+other users can read outputs (and a shared cache) as the umask allows. A target
+that is a symbolic link is written through: the link stays, its target changes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -27,6 +33,59 @@ def cache_root() -> Path:
     return Path(platformdirs.user_cache_dir("distill"))
 
 
+def current_umask() -> int:
+    """The process's umask (read from /proc where possible: setting it is not thread-safe)."""
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a new regular file gets under the umask (0644 under 022)."""
+    return 0o666 & ~current_umask()
+
+
+def dir_mode() -> int:
+    """The mode a new folder gets under the umask (0755 under 022)."""
+    return 0o777 & ~current_umask()
+
+
+def write_through(target: Path) -> Path:
+    """``target``, or where it points when it is a symbolic link (even a dangling one)."""
+    return target.resolve() if target.is_symlink() else target
+
+
+def mkstemp_beside(target: Path) -> tuple[int, Path]:
+    """A new temporary file beside ``target`` with the umask's mode (open fd, path)."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, file_mode())
+    except BaseException:
+        os.close(fd)
+        Path(name).unlink(missing_ok=True)
+        raise
+    return fd, Path(name)
+
+
+def is_disk_full(exc: OSError) -> bool:
+    """Whether ``exc`` says the file system (or the user's quota) is full."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def write_failure(output: Path, exc: OSError) -> str:
+    """One line naming ``output`` for an error met while writing it."""
+    if is_disk_full(exc):
+        return f"disk full while writing {output}"
+    return f"cannot write {output}: {exc.strerror or exc}"
+
+
 @contextlib.contextmanager
 def atomic_writer(target: Path) -> Iterator[BinaryIO]:
     """Open a temporary file beside ``target``; rename it over ``target`` on success.
@@ -34,9 +93,9 @@ def atomic_writer(target: Path) -> Iterator[BinaryIO]:
     On any exception (including KeyboardInterrupt) the temporary file is removed
     and ``target`` is left as it was.
     """
+    target = write_through(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
+    fd, tmp = mkstemp_beside(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -61,9 +120,11 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     An existing ``target`` is removed only after the new folder is complete.
     On failure the temporary folder is removed and ``target`` is untouched.
     """
+    target = write_through(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
+        tmp.chmod(dir_mode())
         yield tmp
         if target.exists() or target.is_symlink():
             old = target.with_name(f".{target.name}.old.{os.getpid()}")
@@ -75,3 +136,23 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+_FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+
+
+def try_reflink(source: BinaryIO, target: BinaryIO) -> bool:
+    """Make ``target`` (an empty file) share ``source``'s extents copy-on-write.
+
+    Works on btrfs, XFS and other file systems with reflinks; returns False
+    where the file system (or the pair of file systems) cannot, and the caller
+    copies instead. A reflinked file has its own inode: editing one never
+    changes the other.
+    """
+    import fcntl  # POSIX only; imported here so the module loads anywhere
+
+    try:
+        fcntl.ioctl(target.fileno(), _FICLONE, source.fileno())
+    except OSError:
+        return False
+    return True

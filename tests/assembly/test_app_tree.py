@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
+import os
+import subprocess
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from distill.assembly.app_tree import app_tree
+from distill.cli.main import main
 from distill.config import Config, parse_config
 from distill.errors import ConfigError
 from distill.rootfs.tree import Entry, FileTree, Kind
@@ -134,3 +142,45 @@ def test_missing_src_names_the_key_and_the_path(tmp_path: Path) -> None:
 
 def test_no_files_no_paths_is_an_empty_tree(tmp_path: Path) -> None:
     assert len(app_tree(config_in(tmp_path))) == 0
+
+
+NOT_UTF8 = b"caf\xe9"
+"""A Latin-1 file name: not valid UTF-8, so Python sees it with a surrogate escape."""
+
+
+def _layer_names(layout: Path) -> list[bytes]:
+    """The raw member names of every layer of the single image in ``layout``."""
+    index = json.loads((layout / "index.json").read_bytes())
+    blobs = layout / "blobs" / "sha256"
+    manifest = json.loads((blobs / index["manifests"][0]["digest"][7:]).read_bytes())
+    names = []
+    for layer in manifest["layers"]:
+        data = gzip.decompress((blobs / layer["digest"][7:]).read_bytes())
+        with tarfile.open(fileobj=io.BytesIO(data), encoding="utf-8",
+                          errors="surrogateescape") as tar:
+            names += [os.fsencode(member.name) for member in tar.getmembers()]
+    return names
+
+
+@pytest.mark.usefixtures("isolated_cache")
+def test_a_non_utf8_file_name_keeps_its_bytes_in_the_layer(
+    tmp_path: Path, require_tool: Callable[[str], Path]
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / os.fsdecode(NOT_UTF8)).write_bytes(b"menu")
+    (tmp_path / "distill.yaml").write_text(
+        'name: names\nbase: scratch\nfiles:\n  - {src: ./site, dst: /srv}\n'
+        'entrypoint: ["/srv/x"]\n'
+    )
+    out = tmp_path / "out"
+    assert main(["-q", "build", "-f", str(tmp_path / "distill.yaml"), "-o", f"oci:{out}:t"]) == 0
+    assert b"srv/" + NOT_UTF8 in _layer_names(out)
+    bundle = tmp_path / "bundle"
+    result = subprocess.run(
+        [str(require_tool("umoci")), "unpack", "--rootless", "--image", f"{out}:t", str(bundle)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [os.fsencode(p.name) for p in (bundle / "rootfs" / "srv").iterdir()] == [NOT_UTF8]
+    assert (bundle / "rootfs" / "srv" / os.fsdecode(NOT_UTF8)).read_bytes() == b"menu"

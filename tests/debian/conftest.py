@@ -4,6 +4,11 @@ The real mirror is found through the host's apt sources (read with distill's
 own ``read_host_sources``). Tests that need a mirror to misbehave use
 :class:`LocalMirror`: a local HTTP server on 127.0.0.1 serving a copy of real,
 signed files fetched from that mirror, which a test may then alter.
+
+The fixtures over the real mirror (``mirror_source``, ``host_sources``) run each
+test twice: straight to the mirror, and through a local proxy that answers 404
+to every by-hash path (:mod:`support.mirror_proxy`), so no test depends on the
+mirror serving by-hash.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import pytest
 
 from distill.debian.download import fetch_bytes, new_client
 from distill.debian.release import Release, parse_release, verify_inrelease
+from distill.debian.repository import fetch_release_file
 from distill.debian.sources import Source, debian_sources_for, read_host_sources
+from support.mirror_proxy import MirrorProxy, running_proxy
 
 RELEASE = "bookworm"
 SMALL_SUITE = f"{RELEASE}-updates"
@@ -128,20 +135,59 @@ class MirrorCopy:
     index_name: str = "main/binary-amd64/Packages.xz"
 
 
+ROUTES = ("mirror", "no-by-hash proxy")
+"""How the mirror fixtures reach the host mirror: directly, or through a proxy
+that answers 404 to every by-hash path."""
+
+
 @pytest.fixture(scope="session")
-def host_sources() -> list[Source]:
-    """The host's Debian sources, pointed at the test release."""
+def no_by_hash_proxy(host_mirror: str) -> Iterator[MirrorProxy]:
+    """A proxy in front of the host mirror that answers 404 to every by-hash path."""
+    with running_proxy(host_mirror, no_by_hash=True) as proxy:
+        yield proxy
+
+
+def _routed(sources: list[Source], route: str, request: pytest.FixtureRequest) -> list[Source]:
+    if route == "mirror":
+        return sources
+    proxy: MirrorProxy = request.getfixturevalue("no_by_hash_proxy")
+    return [Source(uri=proxy.uri(source.uri), suites=source.suites,
+                   components=source.components, keyring=source.keyring)
+            for source in sources]
+
+
+@pytest.fixture(scope="session")
+def direct_host_sources() -> list[Source]:
+    """The host's Debian sources, pointed at the test release, reached directly."""
     return debian_sources_for(read_host_sources(), RELEASE)
 
 
-@pytest.fixture(scope="session")
-def mirror_source(host_sources: list[Source], host_mirror: str) -> Source:
-    """The host source that serves the small suite (skips when no mirror answers)."""
-    for source in host_sources:
+@pytest.fixture(scope="session", params=ROUTES)
+def host_sources(direct_host_sources: list[Source], request: pytest.FixtureRequest
+                 ) -> list[Source]:
+    """The host's Debian sources, pointed at the test release (directly, then by proxy)."""
+    return _routed(direct_host_sources, request.param, request)
+
+
+def _small_suite_source(sources: list[Source]) -> Source:
+    for source in sources:
         if SMALL_SUITE in source.suites:
             return Source(uri=source.uri, suites=(SMALL_SUITE,), components=("main",),
                           keyring=source.keyring)
     pytest.skip(f"the host's apt sources have no {SMALL_SUITE} suite")
+
+
+@pytest.fixture(scope="session")
+def direct_mirror_source(direct_host_sources: list[Source], host_mirror: str) -> Source:
+    """The host source that serves the small suite, reached directly."""
+    return _small_suite_source(direct_host_sources)
+
+
+@pytest.fixture(scope="session", params=ROUTES)
+def mirror_source(direct_mirror_source: Source, request: pytest.FixtureRequest) -> Source:
+    """The host source that serves the small suite (directly, then through the proxy)."""
+    [source] = _routed([direct_mirror_source], request.param, request)
+    return source
 
 
 @pytest.fixture(scope="session")
@@ -162,12 +208,23 @@ def pristine_copy(
     release = parse_release(verify_inrelease(raw, mirror_source.keyring_path).decode())
     entry = release.files[MirrorCopy.index_name]
     index_path = f"dists/{suite}/main/binary-amd64/by-hash/SHA256/{entry.sha256}"
-    index = http_client.get(f"{mirror_source.uri}/{index_path}").raise_for_status().content
+    index = _fetch_listed(http_client, mirror_source, release, MirrorCopy.index_name,
+                          cache=root / "cache")
     for relative, data in ((f"dists/{suite}/InRelease", raw), (index_path, index)):
         target = root / "debian" / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     return MirrorCopy(root=root, suite=suite, release=release, index_path=index_path)
+
+
+def _fetch_listed(client: httpx.Client, source: Source, release: Release, path: str, *,
+                  cache: Path) -> bytes:
+    """The bytes of ``path`` of the small suite, verified against ``release``."""
+    fetched = fetch_release_file(client, release, uri=source.uri, suite=SMALL_SUITE, path=path,
+                                 cache=cache)
+    data = fetched.read_bytes()
+    shutil.rmtree(cache)
+    return data
 
 
 @pytest.fixture

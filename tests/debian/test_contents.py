@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from distill.debian.contents import library_folders, load_contents, parse_contents
+from distill.debian.repository import fetch_release_file
 from distill.debian.sources import Source
 from distill.errors import ConfigError, IntegrityError
 from distill.fsutil import cache_root
@@ -64,11 +65,13 @@ def test_the_release_maps_sonames_to_their_packages(host_sources: list[Source],
 
 @pytest.fixture
 def served_contents(local_mirror: Any, local_copy: Any, mirror_source: Source,
-                    http_client: httpx.Client) -> tuple[Source, Path, str]:
+                    http_client: httpx.Client, tmp_path: Path) -> tuple[Source, Path, str]:
     """The small suite's real Contents-amd64.gz added to the local mirror: (source, file, path)."""
     entry = local_copy.release.files[CONTENTS]
     relative = f"dists/{local_copy.suite}/main/by-hash/SHA256/{entry.sha256}"
-    data = http_client.get(f"{mirror_source.uri}/{relative}").raise_for_status().content
+    data = fetch_release_file(http_client, local_copy.release, uri=mirror_source.uri,
+                              suite=local_copy.suite, path=CONTENTS,
+                              cache=tmp_path / "fetched").read_bytes()
     target = local_copy.root / "debian" / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
@@ -109,6 +112,7 @@ def test_a_tampered_contents_index_is_refused_and_not_cached(
     served.write_bytes(bytes(tampered))
     cache = tmp_path / "cache"
 
-    with pytest.raises(IntegrityError, match=r"/main/by-hash/SHA256/\w+: SHA-256 mismatch"):
+    with pytest.raises(IntegrityError, match=f"^{CONTENTS} of {source.suites[0]} at "
+                                             f"{source.uri} does not match its signed Release"):
         load_contents([source], arch="amd64", cache=cache)
     assert [path.parts[0] for path in cache_files(cache)] == ["inrelease"]

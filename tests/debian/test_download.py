@@ -17,6 +17,7 @@ import pytest
 from distill.debian.deb import read_deb
 from distill.debian.download import (
     DownloadRequest,
+    NotFoundError,
     cached_path,
     fetch_all,
     fetch_verified,
@@ -130,6 +131,48 @@ def test_a_wrong_size_is_refused(
                        cache=tmp_path / "c")
 
     assert cache_files(tmp_path / "c") == []
+
+
+def test_copies_are_tried_in_order_past_a_404_and_a_mismatch(
+    file_server: Any, payload: bytes, client: httpx.Client, tmp_path: Path
+) -> None:
+    good, sha = _serve(file_server, "good", payload)
+    bad, _ = _serve(file_server, "bad", payload[::-1])
+    missing = file_server.url("missing")
+
+    path = fetch_verified(client, [missing, bad, good], sha256=sha, size=len(payload),
+                          cache=tmp_path / "c")
+
+    assert path.read_bytes() == payload
+    assert file_server.log == ["/debian/missing", "/debian/bad", "/debian/good"]
+
+
+def test_copies_that_never_match_are_tried_once_more_then_refused(
+    file_server: Any, payload: bytes, client: httpx.Client, tmp_path: Path,
+    cache_files: CacheFiles,
+) -> None:
+    _, sha = _serve(file_server, "good", payload)
+    bad, _ = _serve(file_server, "bad", payload[::-1])
+    missing = file_server.url("missing")
+
+    with pytest.raises(IntegrityError, match=f"^{bad}: SHA-256 mismatch"):
+        fetch_verified(client, [missing, bad], sha256=sha, size=len(payload),
+                       cache=tmp_path / "c")
+
+    assert file_server.log == ["/debian/missing", "/debian/bad"] * 2
+    assert cache_files(tmp_path / "c") == []
+
+
+def test_a_404_at_every_copy_is_not_found_naming_the_first(
+    file_server: Any, client: httpx.Client, tmp_path: Path
+) -> None:
+    first, second = file_server.url("one"), file_server.url("two")
+
+    with pytest.raises(NotFoundError, match=f"^not found at {first} \\(HTTP 404\\)$") as caught:
+        fetch_verified(client, [first, second], sha256="0" * 64, size=1, cache=tmp_path / "c")
+
+    assert caught.value.url == first
+    assert file_server.log == ["/debian/one", "/debian/two"]
 
 
 def test_not_found_fails_at_once(file_server: Any, client: httpx.Client, tmp_path: Path) -> None:

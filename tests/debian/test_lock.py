@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -89,6 +91,37 @@ def test_round_trip(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["distill.lock"]
 
 
+def test_suite_dates_are_written_in_utc_and_read_back(tmp_path: Path) -> None:
+    berlin = timezone(timedelta(hours=2))
+    dated = replace(sample(), suite_dates={
+        "bookworm": datetime(2026, 7, 11, 12, 16, 37, tzinfo=berlin),
+        "bookworm-security": datetime(2026, 7, 12, 1, 2, 3, tzinfo=UTC),
+    })
+    path = tmp_path / "distill.lock"
+    write_lock(path, dated)
+
+    document = json.loads(path.read_text())
+    assert document["lockVersion"] == 1
+    assert document["suites"] == {"bookworm": {"date": "2026-07-11T10:16:37Z"},
+                                  "bookworm-security": {"date": "2026-07-12T01:02:03Z"}}
+    again = read_lock(path)
+    assert again.suite_dates == dated.suite_dates
+    assert dump_lock(again) == path.read_bytes()
+
+
+def test_an_old_lock_without_suite_dates_still_reads(tmp_path: Path) -> None:
+    document = json.loads(dump_lock(sample()))
+    assert "suites" not in document
+    path = tmp_path / "distill.lock"
+    path.write_text(json.dumps(document))
+
+    old = read_lock(path)
+
+    assert old.suite_dates == {}
+    assert old.packages == read_lock(path).packages
+    assert [p.name for p in old.packages["amd64"]] == ["base-files", "zlib1g"]
+
+
 def test_missing_lock_names_the_configuration(tmp_path: Path) -> None:
     config = tmp_path / "distill.yaml"
     with pytest.raises(LockError) as error:
@@ -101,6 +134,21 @@ def test_missing_lock_names_the_configuration(tmp_path: Path) -> None:
     [
         ('{"lockVersion": 1,', "is not valid JSON"),
         ("[]", "the lock file must be a JSON object"),
+        (
+            '{"lockVersion": 1, "configChecksum": "x", "release": "b", "packages": {},'
+            ' "suites": []}',
+            "suites must be an object",
+        ),
+        (
+            '{"lockVersion": 1, "configChecksum": "x", "release": "b", "packages": {},'
+            ' "suites": {"b": {"date": 5}}}',
+            "suites.b.date must be a string",
+        ),
+        (
+            '{"lockVersion": 1, "configChecksum": "x", "release": "b", "packages": {},'
+            ' "suites": {"b": {"date": "Sat, 11 Jul 2026"}}}',
+            "suites.b.date 'Sat, 11 Jul 2026' is not a time like 2026-07-11T10:16:37Z",
+        ),
         ('{"lockVersion": 7}', "unsupported lockVersion 7"),
         (
             '{"lockVersion": 1, "configChecksum": "x", "release": "bookworm", "packages": []}',

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from distill.debian.packages import parse_packages, read_index
+from distill.debian.packages import package_versions, parse_packages, read_index
 from distill.debian.records import PackageRecord
 from distill.errors import FormatError
 
@@ -28,6 +28,9 @@ Depends: libc6 (>= 2.34),
  libbar | libbaz
 Pre-Depends: dpkg (>= 1.15)
 Provides: foo-api (= 1)
+Conflicts: libfoo0
+Breaks: foo-tools (<< 1.2),
+ foo-utils
 Description: a library
  with a long description
  .
@@ -56,8 +59,9 @@ def test_parses_every_field_a_record_needs() -> None:
             filename="pool/main/f/foo/libfoo1_1.2-3+b1_amd64.deb", size=1234, sha256=SHA_A,
             suite="bookworm", component="main", uri="http://m/debian",
             depends="libc6 (>= 2.34), libbar | libbaz", pre_depends="dpkg (>= 1.15)",
-            provides="foo-api (= 1)", multi_arch="same", essential=True, priority="optional",
-            source="foo",
+            provides="foo-api (= 1)", conflicts="libfoo0",
+            breaks="foo-tools (<< 1.2), foo-utils", multi_arch="same", essential=True,
+            priority="optional", source="foo",
         ),
         PackageRecord(
             name="foo-data", version="1:2.0", architecture="all",
@@ -121,3 +125,22 @@ def test_a_real_index_parses_completely(pristine_copy: Any) -> None:
     assert all(len(record.sha256) == 64 and record.size > 0 for record in records)
     assert all(record.filename.startswith("pool/") for record in records)
     assert {record.architecture for record in records} <= {"amd64", "all"}
+
+
+def test_package_versions_reads_only_the_named_paragraphs() -> None:
+    assert package_versions(INDEX, name="foo-data") == ["1:2.0"]
+    assert package_versions(INDEX, name="libfoo1") == ["1.2-3+b1"]
+    assert package_versions(INDEX, name="not-a-field") == []
+    assert package_versions(INDEX, name="libfoo") == []
+    assert package_versions(INDEX + "\n" + INDEX, name="foo-data") == ["1:2.0", "1:2.0"]
+
+
+@pytest.mark.mirror
+def test_package_versions_agrees_with_the_full_parse(pristine_copy: Any) -> None:
+    text = read_index(pristine_copy.root / "debian" / pristine_copy.index_path,
+                      name="Packages.xz")
+    records = parse_packages(text, suite="s", component="main", uri="u")
+
+    for record in records[:: max(1, len(records) // 20)]:
+        expected = [r.version for r in records if r.name == record.name]
+        assert package_versions(text, name=record.name) == expected

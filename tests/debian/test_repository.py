@@ -13,7 +13,12 @@ import pytest
 
 from distill.debian.packages import parse_packages, read_index
 from distill.debian.records import PackageRecord
-from distill.debian.repository import deb_url, load_packages, source_uri_for_suite
+from distill.debian.repository import (
+    deb_url,
+    find_versions,
+    load_packages,
+    source_uri_for_suite,
+)
 from distill.debian.sources import Source
 from distill.errors import ConfigError, IntegrityError
 
@@ -67,14 +72,54 @@ def test_a_tampered_packages_index_is_refused_and_not_cached(
     tampered[len(tampered) // 2] ^= 0xFF
     index.write_bytes(bytes(tampered))
 
-    with pytest.raises(IntegrityError, match=f"^{local_mirror.uri}/dists/.*/by-hash/SHA256/"
-                                             r"\w+: SHA-256 mismatch"):
+    with pytest.raises(IntegrityError) as caught:
         load_packages([source], arch="amd64", cache=cache)
+    assert str(caught.value) == (
+        f"main/binary-amd64/Packages.xz of {local_copy.suite} at {local_mirror.uri} does not"
+        " match its signed Release (the mirror is being updated; nothing was used):"
+        " try again later"
+    )
     assert [path.parts[0] for path in cache_files(cache)] == ["inrelease"]
 
     index.write_bytes(good)
     assert load_packages([source], arch="amd64", cache=cache)
     assert {path.parts[0] for path in cache_files(cache)} == {"inrelease", "by-hash", "parsed"}
+
+
+@pytest.mark.mirror
+def test_find_versions_scans_a_cold_index_and_reads_a_warm_one_from_the_parsed_cache(
+    local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path,
+    cache_files: CacheFiles,
+) -> None:
+    source = _source(local_mirror, local_copy, mirror_source)
+    cache = tmp_path / "cache"
+    text = read_index(local_copy.root / "debian" / local_copy.index_path, name="Packages.xz")
+    name = parse_packages(text, suite="s", component="main", uri="u")[0].name
+
+    cold = find_versions([source], name=name, arch="amd64", cache=cache)
+    assert "parsed" not in {path.parts[0] for path in cache_files(cache)}
+    load_packages([source], arch="amd64", cache=cache)
+    local_mirror.log.clear()
+    warm = find_versions([source], name=name, arch="amd64", cache=cache)
+
+    assert cold == warm != []
+    assert local_mirror.log == [f"/debian/dists/{local_copy.suite}/InRelease"]
+
+
+@pytest.mark.mirror
+def test_a_mirror_that_serves_no_by_hash_path_serves_the_canonical_name(
+    local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path
+) -> None:
+    source = _source(local_mirror, local_copy, mirror_source)
+    served = local_copy.root / "debian" / local_copy.index_path
+    canonical = f"dists/{local_copy.suite}/{local_copy.index_name}"
+    served.rename(local_copy.root / "debian" / canonical)
+
+    records = load_packages([source], arch="amd64", cache=tmp_path / "cache")
+
+    assert records
+    assert local_mirror.log == [f"/debian/dists/{local_copy.suite}/InRelease",
+                                f"/debian/{local_copy.index_path}", f"/debian/{canonical}"]
 
 
 @pytest.mark.mirror

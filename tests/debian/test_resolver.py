@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
 
 from distill.debian.index import PackageIndex
+from distill.debian.relations import parse_relations
 from distill.debian.repository import load_packages
-from distill.debian.resolver import parse_relations, parse_request, resolve
+from distill.debian.resolver import parse_request, resolve
 from distill.debian.sources import debian_sources_for, read_host_sources
-from distill.errors import ResolveError
+from distill.errors import FormatError, ResolveError
 from support.records import record
 
 
@@ -27,6 +29,14 @@ def test_requests_in_the_three_forms() -> None:
     assert str(parse_request("foo", "amd64")[0]) == "foo"
     assert str(parse_request("foo=1.2-3", "amd64")[0]) == "foo (= 1.2-3)"
     assert str(parse_request("foo (>= 1.2)", "amd64")[0]) == "foo (>= 1.2)"
+
+
+def test_a_broken_request_is_a_resolve_error_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with pytest.raises(ResolveError, match=r"^cannot parse package request 'foo \(>= 1': "):
+        parse_request("foo (>= 1", "amd64")
+    assert caplog.records == []
 
 
 def test_arch_restrictions_and_qualifiers() -> None:
@@ -363,3 +373,160 @@ def test_real_openjdk17_headless(arch: str, request: pytest.FixtureRequest) -> N
 def test_real_unknown_package_suggests(amd64: PackageIndex) -> None:
     with pytest.raises(ResolveError, match=r"did you mean 'libssl3'"):
         resolve(amd64, ["libssl33"], arch="amd64")
+
+
+# -- Conflicts and Breaks ----------------------------------------------------
+
+
+def test_two_requests_that_conflict_fail_with_both_chains() -> None:
+    index = PackageIndex(
+        [
+            record("web", depends="postfix"),
+            record("mail", depends="exim"),
+            record("postfix", "3.7", provides="mta", conflicts="mta"),
+            record("exim", "4.96", provides="mta", conflicts="mta"),
+        ]
+    )
+    with pytest.raises(ResolveError) as error:
+        resolve(index, ["web", "mail"], arch="amd64")
+    assert str(error.value) == (
+        "cannot install exim: exim 4.96 conflicts with postfix 3.7, required by web "
+        "(postfix Conflicts: mta, which exim provides); required by mail"
+    )
+
+
+def test_conflicts_on_a_real_name_in_either_direction() -> None:
+    index = PackageIndex([record("a", conflicts="b"), record("b")])
+    with pytest.raises(ResolveError, match=r"^cannot install b: b 1.0 conflicts with a 1.0, "
+                       r"requested directly \(a Conflicts: b\); requested directly$"):
+        resolve(index, ["a", "b"], arch="amd64")
+    with pytest.raises(ResolveError, match=r"^cannot install a: a 1.0 conflicts with b 1.0, "
+                       r"requested directly \(a Conflicts: b\); requested directly$"):
+        resolve(index, ["b", "a"], arch="amd64")
+
+
+def test_a_package_never_conflicts_with_itself_or_what_it_provides() -> None:
+    index = PackageIndex(
+        [record("postfix", provides="mta", conflicts="mta, postfix"), record("app", depends="mta")]
+    )
+    assert installed(index, "app", "postfix") == {"app": "1.0", "postfix": "1.0"}
+
+
+def test_breaks_with_a_version_takes_an_older_version_of_the_breaker() -> None:
+    index = PackageIndex(
+        [
+            record("lib", "2.0", breaks="tool (<< 5)"),
+            record("lib", "1.0"),
+            record("tool", "4"),
+        ]
+    )
+    assert installed(index, "lib", "tool") == {"lib": "1.0", "tool": "4"}
+    assert installed(index, "lib") == {"lib": "2.0"}
+
+
+def test_versioned_conflicts_on_a_virtual_name_need_a_versioned_provides() -> None:
+    unversioned = PackageIndex([record("a", conflicts="virt (<< 2)"), record("b", provides="virt")])
+    assert installed(unversioned, "a", "b") == {"a": "1.0", "b": "1.0"}
+    versioned = PackageIndex(
+        [record("a", conflicts="virt (<< 2)"), record("b", provides="virt (= 1)")]
+    )
+    with pytest.raises(ResolveError, match="a Conflicts: virt \\(<< 2\\), which b provides"):
+        resolve(versioned, ["a", "b"], arch="amd64")
+
+
+def test_an_alternative_that_would_conflict_is_passed_over() -> None:
+    index = PackageIndex(
+        [
+            record("x", conflicts="a"),
+            record("app", depends="a | b"),
+            record("a"),
+            record("b"),
+        ]
+    )
+    assert installed(index, "x", "app") == {"x": "1.0", "app": "1.0", "b": "1.0"}
+
+
+def test_an_alternative_chosen_before_the_conflict_is_seen_is_replaced() -> None:
+    index = PackageIndex(
+        [
+            record("app", depends="mta-a | mta-b"),
+            record("tool", depends="helper"),
+            record("helper", breaks="mta-a"),
+            record("mta-a"),
+            record("mta-b"),
+        ]
+    )
+    assert installed(index, "app", "tool") == {
+        "app": "1.0", "tool": "1.0", "helper": "1.0", "mta-b": "1.0",
+    }
+
+
+def test_the_alternative_that_brought_a_conflicting_dependency_is_replaced() -> None:
+    index = PackageIndex(
+        [
+            record("core"),
+            record("app", depends="front-a | front-b"),
+            record("front-a", depends="lib-a"),
+            record("lib-a", conflicts="core"),
+            record("front-b"),
+        ]
+    )
+    assert installed(index, "core", "app") == {"core": "1.0", "app": "1.0", "front-b": "1.0"}
+
+
+def test_when_no_alternative_avoids_the_conflict_the_error_explains_it() -> None:
+    index = PackageIndex(
+        [
+            record("core"),
+            record("app", depends="front-a | front-b"),
+            record("front-a", depends="lib-a"),
+            record("front-b", depends="lib-a"),
+            record("lib-a", conflicts="core"),
+        ]
+    )
+    with pytest.raises(ResolveError) as error:
+        resolve(index, ["core", "app"], arch="amd64")
+    assert str(error.value) == (
+        "cannot install lib-a: lib-a 1.0 conflicts with core 1.0, requested directly "
+        "(lib-a Conflicts: core); required by front-b -> app"
+    )
+
+
+# -- broken relationship fields ----------------------------------------------
+
+
+def test_a_broken_depends_is_a_format_error_naming_package_and_field(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    index = PackageIndex([record("app", depends="libfoo (>= 1, libbar"), record("libfoo")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FormatError) as error:
+            resolve(index, ["app"], arch="amd64")
+    assert str(error.value) == (
+        "package app 1.0 in bookworm: its Depends field 'libfoo (>= 1, libbar' is not valid: "
+        "cannot parse 'libfoo (>= 1'"
+    )
+    assert capsys.readouterr() == ("", "")
+    assert caplog.records == []
+
+
+def test_a_broken_breaks_is_a_format_error_too() -> None:
+    index = PackageIndex([record("app", breaks="old |")])
+    with pytest.raises(FormatError, match=r"^package app 1.0 in bookworm: its Breaks field"):
+        resolve(index, ["app"], arch="amd64")
+
+
+@pytest.mark.mirror
+def test_real_postfix_and_exim_conflict(amd64: PackageIndex) -> None:
+    with pytest.raises(ResolveError) as error:
+        resolve(amd64, ["postfix", "exim4-daemon-light"], arch="amd64")
+    postfix = amd64.versions("postfix")[0].version
+    exim = amd64.versions("exim4-daemon-light")[0].version
+    assert str(error.value) == (
+        f"cannot install exim4-daemon-light: exim4-daemon-light {exim} conflicts with "
+        f"postfix {postfix}, requested directly (postfix Conflicts: mail-transport-agent, "
+        "which exim4-daemon-light provides); requested directly"
+    )
+    assert "postfix" in names(amd64, "postfix")
+    assert "exim4-daemon-light" in names(amd64, "exim4-daemon-light")

@@ -56,8 +56,40 @@ def test_release_specific_package_names() -> None:
     assert "gcc-14-base" in get_flavor("cc").packages_for("trixie")
     assert "python3.11-minimal" in get_flavor("python3").packages_for("bookworm")
     assert "libpython3.13-stdlib" in get_flavor("python3").packages_for("trixie")
-    assert get_flavor("java").packages_for("bookworm") == ("openjdk-17-jre-headless",)
-    assert get_flavor("java").packages_for("trixie") == ("openjdk-21-jre-headless",)
+    assert get_flavor("java").packages_for("bookworm") == ("openjdk-17-jre-headless", "libc-bin")
+    assert get_flavor("java").packages_for("trixie")[:2] == ("openjdk-21-jre-headless",
+                                                             "libc-bin")
+    assert "python3-distutils" in get_flavor("python3").packages_for("bookworm")
+    assert "python3-distutils" not in get_flavor("python3").packages_for("trixie")
+
+
+def test_trixie_java_carries_what_drawing_text_needs() -> None:
+    # bookworm's JRE depends on these; trixie's only recommends them
+    text = {"libfreetype6", "libharfbuzz0b", "libfontconfig1", "fontconfig-config",
+            "fonts-dejavu-core"}
+    assert text <= set(get_flavor("java").packages_for("trixie"))
+    assert not text & set(get_flavor("java").packages_for("bookworm"))
+
+
+def test_java_keeps_only_the_c_utf8_locale_of_libc_bin() -> None:
+    drop = get_flavor("java").dropper()
+    assert not drop("/usr/lib/locale/C.utf8/LC_CTYPE")
+    assert not drop("/usr/lib/locale/C.utf8/LC_MESSAGES/SYS_LC_MESSAGES")
+    assert not drop("/usr/share/doc/libc-bin/copyright")
+    for path in ("/usr/sbin/ldconfig", "/usr/bin/getent", "/usr/bin/localedef", "/usr/bin/locale",
+                 "/usr/bin/iconv", "/usr/bin/ld.so", "/etc/ld.so.conf.d/libc.conf",
+                 "/etc/gai.conf", "/usr/share/libc-bin/nsswitch.conf"):
+        assert drop(path), path
+    assert not drop("/usr/lib/jvm/java-17-openjdk-amd64/bin/java")
+
+
+def test_java_sets_lang_and_its_version_from_the_resolved_jre() -> None:
+    versions = {"libc6": "2.36-9+deb12u9", "openjdk-17-jre-headless": "17.0.13+11-1~deb12u1"}
+    env = flavor_env("java", "nonroot", versions=versions)
+    assert env["LANG"] == "C.UTF-8"
+    assert env["JAVA_VERSION"] == "17.0.13"
+    assert "JAVA_VERSION" not in flavor_env("java")
+    assert "JAVA_VERSION" not in flavor_env("python3", versions=versions)
 
 
 def test_entrypoints_as_distroless() -> None:
@@ -98,6 +130,7 @@ def test_lineage_and_env() -> None:
         "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
     }
     assert flavor_env("scratch") == {}
+    assert flavor_env("base-nossl", versions={"libc6": "2.36-9"}) == env
     assert {"scratch", "static"} <= set(flavor_names())
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from distill.assembly.pipeline import BuildResult, build
 from distill.config import parse_config
+from distill.oci.reference import parse_reference
 from distill.transports import write_artifact
-from distill.transports.reference import parse_reference
 from support.tls import make_test_ca
 
 BuildImage = Callable[..., BuildResult]

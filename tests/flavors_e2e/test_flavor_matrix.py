@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from distill.oci.model import ImageIndex
+from distill.oci.reference import parse_reference
 from distill.transports import write_artifact
-from distill.transports.reference import parse_reference
 
 pytestmark = [pytest.mark.docker, pytest.mark.mirror]
 

@@ -1,5 +1,5 @@
 """What the slimming rules left out is not missed: iconv's core charsets, every Python
-extension module, and every library the JVM's programs and libraries link."""
+extension module, and the JVM's class-data archive."""
 
 from __future__ import annotations
 
@@ -10,21 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from distill.errors import ConfigError
-from distill.packagers.elf import read_elf
-
 DockerCLI = Callable[..., subprocess.CompletedProcess[str]]
 LoadImage = Callable[..., str]
 BuildImage = Callable[..., object]
 
 pytestmark = [pytest.mark.docker, pytest.mark.mirror]
-
-# Debian's trixie headless JRE does not depend on freetype and harfbuzz (bookworm's
-# does): its font manager, loaded only when text is drawn, is Debian's gap, not ours.
-KNOWN_MISSING = {
-    "bookworm": {},
-    "trixie": {"lib/libfontmanager.so": ["libfreetype.so.6", "libharfbuzz.so.0"]},
-}
 
 ICONV_PROGRAM = r"""
 #include <errno.h>
@@ -82,28 +72,12 @@ def test_python3_imports_every_extension_module_it_ships(
 
 
 @pytest.mark.parametrize("release", ["bookworm", "trixie"])
-def test_every_jvm_library_finds_what_it_links(
+def test_the_jvm_keeps_its_class_data_archive_and_drops_javax_sound(
     build_flavor: BuildImage, tmp_path: Path, release: str
 ) -> None:
+    # every library the JVM links is checked in test_flavor_native_closure.py
     root = _unpack(build_flavor("java", release=release), tmp_path)
     jvm = next((root / "usr/lib/jvm").iterdir())
-    found = {path.name for folder in (root / "usr/lib/x86_64-linux-gnu", jvm / "lib",
-                                      jvm / "lib/server") for path in folder.iterdir()}
-    missing = {}
-    checked = 0
-    for path in sorted((*jvm.rglob("*.so"), *(jvm / "bin").iterdir())):
-        if path.is_symlink() or not path.is_file():
-            continue
-        try:
-            needed = read_elf(path).needed
-        except ConfigError:
-            continue  # not ELF
-        checked += 1
-        absent = sorted(set(needed) - found)
-        if absent:
-            missing[str(path.relative_to(jvm))] = absent
-    assert checked > 30
-    assert missing == KNOWN_MISSING[release]
     assert not (jvm / "lib/libjsound.so").exists()
     assert (jvm / "lib/server/classes.jsa").is_file()
 

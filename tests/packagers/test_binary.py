@@ -20,7 +20,7 @@ from distill.debian.repository import load_packages
 from distill.errors import ConfigError
 from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
-from distill.packagers import LayerContext, PrepareContext
+from distill.packagers import LayerContext, PrepareContext, binary
 from distill.packagers.binary import STEP, choose_base, glibc_version
 from distill.packagers.elf import read_elf
 
@@ -139,6 +139,18 @@ def test_a_chosen_base_is_kept_and_user_settings_win(programs: dict[str, Path]) 
 def test_libc_is_an_extra_package_on_a_base_without_it(programs: dict[str, Path]) -> None:
     prepared = prepare(config_for(programs["c"], base="static"))
     assert (prepared.base, prepared.packages) == ("static", ["libc6"])
+
+
+@pytest.mark.mirror
+def test_a_program_that_needs_only_glibc_never_reads_the_contents_index(
+    programs: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the Contents index was read")
+
+    monkeypatch.setattr(binary, "load_contents", refuse)
+    prepared = prepare(config_for(programs["c"], base="auto"))
+    assert (prepared.base, prepared.packages) == ("base-nossl", [])
 
 
 @pytest.mark.tools("go")

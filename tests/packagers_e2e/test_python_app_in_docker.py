@@ -1,7 +1,8 @@
 """A FastAPI app (pydantic-core is compiled) packaged by ``distill python``, run in Docker.
 
-The app answers HTTP on loopback as nonroot; a one-line code change rebuilds
-only the project layer. Wheels come from PyPI through pip, Debian packages from
+The app answers HTTP on loopback as nonroot, with a subpackage named ``build``
+(only the project's top-level build output is left out); a one-line code change
+rebuilds only the project layer. Wheels come from PyPI through pip, Debian packages from
 the host's mirror; the layer store is private to this module so the blobs a
 rebuild writes can be counted.
 """
@@ -45,6 +46,8 @@ import pydantic_core
 import uvicorn
 from fastapi import FastAPI
 
+from hello_api.build import STEP
+
 app = FastAPI()
 GREETING = "hello"
 
@@ -53,6 +56,7 @@ GREETING = "hello"
 def root() -> dict[str, object]:
     return {
         "greeting": GREETING,
+        "step": STEP,
         "uid": os.getuid(),
         "python": "%d.%d" % sys.version_info[:2],
         "pydantic_core": pydantic_core.__version__,
@@ -72,6 +76,11 @@ def _project(folder: Path, greeting: str = "hello") -> Path:
     (folder / "src" / "hello_api").mkdir(parents=True, exist_ok=True)
     (folder / "pyproject.toml").write_text(PYPROJECT)
     (folder / "src" / "hello_api" / "__init__.py").write_text("")
+    (folder / "src" / "hello_api" / "build").mkdir(exist_ok=True)
+    (folder / "src" / "hello_api" / "build" / "__init__.py").write_text('STEP = "kept"\n')
+    for output in ("build", "dist"):  # the project's own build output, left out
+        (folder / output).mkdir(exist_ok=True)
+        (folder / output / "junk.txt").write_text("junk\n")
     (folder / "src" / "hello_api" / "main.py").write_text(
         MAIN.replace('GREETING = "hello"', f'GREETING = "{greeting}"'))
     return folder
@@ -147,6 +156,7 @@ def test_fastapi_app_answers_on_loopback_as_nonroot(
     finally:
         docker_cli("rm", "-f", name, check=False)
     assert answer["greeting"] == "hello" and answer["uid"] == 65532
+    assert answer["step"] == "kept"
     assert answer["python"] == "3.11" and answer["version"] == "1.0.0"
     assert str(answer["pydantic_core_file"]).startswith(
         "/usr/local/lib/python3.11/dist-packages/pydantic_core/_pydantic_core.cpython-311-x86_64")
@@ -163,6 +173,7 @@ def test_image_has_bytecode_metadata_and_no_pip(
               " for d in m.distributions()), 'pip': u.find_spec('pip') is not None,"
               "'pycs': len(list(site.rglob('*.cpython-311.pyc'))),"
               "'app_pycs': len(list(pathlib.Path('/app').rglob('*.pyc'))),"
+              "'outputs': [p for p in ('/app/build', '/app/dist') if pathlib.Path(p).exists()],"
               "'flags': [int.from_bytes(p.read_bytes()[4:8], 'little') for p in "
               "list(site.rglob('*.pyc'))[:20]]}))")
     result = docker_cli("run", "--rm", "--network", "none", "--entrypoint", "/usr/bin/python3",
@@ -170,7 +181,7 @@ def test_image_has_bytecode_metadata_and_no_pip(
     facts = json.loads(result.stdout)
     assert {"fastapi", "uvicorn", "pydantic-core", "hello-api"} <= set(facts["dists"])
     assert not {"pip", "setuptools", "wheel"} & set(facts["dists"]) and not facts["pip"]
-    assert facts["pycs"] > 100 and facts["app_pycs"] == 2
+    assert facts["pycs"] > 100 and facts["app_pycs"] == 3 and facts["outputs"] == []
     assert set(facts["flags"]) == {1}
     config = json.loads(docker_cli("inspect", api_image).stdout)[0]["Config"]
     assert config["Entrypoint"] == ["/usr/local/bin/hello-api"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import subprocess
 import tarfile
@@ -21,13 +20,6 @@ from distill.transports import docker_archive, oci_layout
 Oracle = Callable[[Artifact], None]
 LayerFactory = Callable[[Mapping[str, bytes | tuple[bytes, int]]], Layer]
 Docker = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def test_chain_ids_follow_docker() -> None:
-    a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
-    chains = docker_archive.chain_ids([a, b])
-    assert chains[0] == a
-    assert chains[1] == "sha256:" + hashlib.sha256(f"{a} {b}".encode()).hexdigest()
 
 
 def test_archive_layout(tmp_path: Path, image: Image) -> None:

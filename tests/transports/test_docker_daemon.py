@@ -12,7 +12,7 @@ import pytest
 
 from distill.errors import TransportError
 from distill.oci.model import Image, Layer
-from distill.transports import docker_archive, docker_daemon
+from distill.transports import docker_archive, docker_daemon, parse_reference, read_artifact
 
 LayerFactory = Callable[[Mapping[str, bytes | tuple[bytes, int]]], Layer]
 ImageFactory = Callable[..., Image]
@@ -152,3 +152,27 @@ def test_engine_errors_are_reported(
     name, tag = docker_names("wrong").rsplit(":", 1)
     with pytest.raises(TransportError, match="Docker engine"):
         docker_daemon.write(wrong, name=name, tag=tag)
+
+
+@pytest.mark.docker
+def test_an_image_written_to_the_engine_reads_back_the_same(
+    hello_image: Callable[[str], Image], docker_names: Callable[[str], str], tmp_path: Path,
+    oracle: Callable[[object], None],
+) -> None:
+    image = hello_image("read back")
+    name, tag = docker_names("daemon-read").rsplit(":", 1)
+    docker_daemon.write(image, name=name, tag=tag)
+    ref = parse_reference(f"docker-daemon:{name}:{tag}")
+    read = read_artifact(ref, tmp_path / "work")
+    assert isinstance(read, Image)
+    oracle(read)
+    assert read.config_bytes == image.config_bytes
+    assert [layer.diff_id for layer in read.layers] == [layer.diff_id for layer in image.layers]
+    assert list((tmp_path / "work").glob("*.tar")) == [], "the saved archive is removed"
+
+
+@pytest.mark.docker
+def test_reading_an_image_the_engine_lacks_names_it(tmp_path: Path) -> None:
+    ref = parse_reference("docker-daemon:distill-test-absent:nothing")
+    with pytest.raises(TransportError, match="has no image distill-test-absent:nothing"):
+        read_artifact(ref, tmp_path)

@@ -10,7 +10,6 @@ from pathlib import Path
 from distill import packagers
 from distill.assembly.accounts import AccountPlan, add_account_files
 from distill.assembly.app_tree import app_tree
-from distill.assembly.fingerprint import cache_key
 from distill.assembly.plan import DATA_GROUP, EXTRA_GROUP, PackagePlan
 from distill.assembly.remote_base import RemoteBase
 from distill.config import Config
@@ -20,6 +19,7 @@ from distill.errors import ConfigError
 from distill.flavors import Flavor, build_flavor_layer
 from distill.flavors.model import no_files
 from distill.fsutil import cache_root
+from distill.layers.fingerprint import cache_key
 from distill.layers.store import LayerStore
 from distill.oci.model import Layer
 from distill.packagers import AppLayer, LayerContext

@@ -10,7 +10,6 @@ uploaded.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,12 +25,14 @@ from distill.assembly.layers import (
 )
 from distill.assembly.plan import EXTRA_GROUP, PackagePlan
 from distill.assembly.remote_base import (
+    ReadImage,
     RemoteBase,
     base_annotations,
     base_history,
     base_layers,
     check_base_pin,
     inherit,
+    need_reader,
     read_remote_base,
 )
 from distill.assembly.resolution import (
@@ -51,6 +52,7 @@ from distill.errors import ConfigError
 from distill.flavors import flavor_entrypoint, flavor_env, variant_settings
 from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
+from distill.layers.tarball import MAX_MTIME
 from distill.oci.config import HistoryEntry, RuntimeConfig, rfc3339
 from distill.oci.model import Artifact, Image, ImageIndex, Platform
 from distill.oci.mutate import (
@@ -62,7 +64,6 @@ from distill.oci.mutate import (
     with_runtime,
 )
 from distill.progress import SILENT, Progress
-from distill.transports.reference import DOCKER, Reference
 
 __all__ = ["BuildResult", "build", "lock", "sources_for"]
 
@@ -84,8 +85,12 @@ class BuildResult:
 def source_date_epoch() -> int:
     """``SOURCE_DATE_EPOCH`` (default 0): every time stamp in an image."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "0").strip() or "0"
-    if not value.isdigit():
-        raise ConfigError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}")
+    # isdigit() alone takes "²"; the upper bound is what a tar header holds (year 2242);
+    # the length check spares int() a number of thousands of digits (a ValueError).
+    if (not (value.isascii() and value.isdigit()) or len(value.lstrip("0")) > 11
+            or int(value) > MAX_MTIME):
+        raise ConfigError(f"SOURCE_DATE_EPOCH must be a whole number of seconds from 0 to "
+                          f"{MAX_MTIME}, not {value!r}")
     return int(value)
 
 
@@ -96,34 +101,39 @@ def build(
     lock_path: Path | None = None,
     locked: bool = False,
     progress: Progress = SILENT,
-    outputs: Sequence[Reference] = (),
+    read_image: ReadImage | None = None,
+    remote_has: Callable[[str], bool] | None = None,
 ) -> BuildResult:
     """Build the images the configuration describes, one per architecture.
 
-    ``outputs`` are where the caller will write the result: when they are all
-    registries, a cached layer whose blob is gone locally is reused if every
-    one of them holds it.
+    ``read_image`` reads a remote base (the caller's transports). ``remote_has``
+    says whether every registry the result will be pushed to holds a blob: a
+    cached layer whose blob is gone locally is then reused, not rebuilt.
     """
+    epoch = source_date_epoch()  # before any work, so a bad value fails at once
     archs = chosen_archs(config, archs)
     sources = sources_for(config)
     config = prepare_config(config, archs, sources, progress)
     base = None
     if config.remote_base is not None:
-        base = read_remote_base(config.remote_base, archs)
+        base = read_remote_base(config.remote_base, archs,
+                                read=need_reader(read_image, config.remote_base))
         if locked:
             check_base_pin(_need_lock(lock_path), base)
+    suite_dates = None
     if locked:
-        plans = locked_plans(config, archs, read_lock(_need_lock(lock_path)))
+        pinned = read_lock(_need_lock(lock_path))
+        plans = locked_plans(config, archs, pinned)
+        suite_dates = pinned.suite_dates
     else:
         plans = resolve_plans(config, archs, sources=sources, progress=progress)
-    debs = download_packages(plans, sources, progress=progress)
-    with _registry_blobs(outputs) as remote_has:
-        context = BuildContext(
-            config=config, chain=flavor_layers(config), epoch=source_date_epoch(),
-            store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
-            progress=progress, base=base,
-        )
-        images = tuple(_image(context, plan) for plan in plans)
+    debs = download_packages(plans, sources, progress=progress, suite_dates=suite_dates)
+    context = BuildContext(
+        config=config, chain=flavor_layers(config), epoch=epoch,
+        store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
+        progress=progress, base=base,
+    )
+    images = tuple(_image(context, plan) for plan in plans)
     tag = config.version or "latest"
     artifact: Artifact = images[0]
     if len(images) > 1:
@@ -136,19 +146,6 @@ def _need_lock(lock_path: Path | None) -> Path:
     if lock_path is None:
         raise ConfigError("--locked needs a lock file")
     return lock_path
-
-
-@contextlib.contextmanager
-def _registry_blobs(outputs: Sequence[Reference]) -> Iterator[Callable[[str], bool] | None]:
-    """The check that every output registry holds a blob, when all outputs are registries."""
-    if not outputs or any(ref.transport != DOCKER for ref in outputs):
-        yield None
-        return
-    from distill.transports import registry  # only builds that push pay for the client
-
-    destinations = [registry.split_name(ref.name or "") for ref in outputs]
-    with registry.DestinationBlobs(destinations) as blobs:
-        yield blobs
 
 
 @dataclass(frozen=True)
@@ -186,7 +183,8 @@ def _flavor_start(context: BuildContext, plan: PackagePlan) -> _Start:
         config, base_has_accounts=any(f.writes_accounts for f in context.chain))
     _, workdir = variant_settings(config.variant)
     runtime = runtime_config(_with_flavor_entrypoint(config),
-                             base_env=flavor_env(config.base, config.variant),
+                             base_env=flavor_env(config.base, config.variant, versions={
+                                 p.name: p.version for p in plan.all_packages()}),
                              user=accounts.user, workdir=workdir)
     return _Start(image=append_layers(image, _flavor_addenda(context, plan)),
                   accounts=accounts, runtime=runtime, annotations={})

@@ -8,14 +8,23 @@ that image's layers and history and inherits its User, WorkingDir, Env,
 Entrypoint and Cmd; the configuration's keys override them. ``distill lock``
 pins the base by manifest digest per architecture in a ``base`` entry of
 distill.lock, which ``--locked`` checks.
+
+Every layer of the base is walked once to refuse entries that would write
+outside the root (see :mod:`distill.layers.base_check`). The caller says how
+images are read (its transports), so this package never imports them. An archive base is
+unpacked into its own folder under ``bases/``; when the base is refused or
+cannot be read, that folder is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +34,12 @@ from distill.config import Config
 from distill.errors import ConfigError, LockError, TransportError
 from distill.flavors import variant_settings
 from distill.fsutil import atomic_write_bytes, cache_root
+from distill.layers.base_check import VERDICTS, check_image_layers
 from distill.oci import media_types
 from distill.oci.config import HistoryEntry
-from distill.oci.model import Image, Layer
+from distill.oci.model import Artifact, Image, Layer, image_for
+from distill.oci.reference import DOCKER_ARCHIVE, DOCKER_DAEMON, OCI, OCI_ARCHIVE, Reference
 from distill.rootfs.accounts import DEFAULT_USERS
-from distill.transports import pick_image, read_artifact
-from distill.transports.reference import Reference
 
 _RERUN = "run `distill lock`"
 
@@ -54,21 +63,57 @@ class Inherited:
     """The configuration with the base's entrypoint and cmd where it sets none."""
 
 
-def read_remote_base(ref: Reference, archs: Sequence[str]) -> RemoteBase:
-    """Read ``ref`` and pick its image for each of ``archs``."""
-    work = cache_root() / "bases" / hashlib.sha256(str(ref).encode()).hexdigest()[:32]
-    artifact = read_artifact(ref, work)
+ReadImage = Callable[[Reference, Path], Artifact]
+"""Reads the image at a reference, unpacking what needs unpacking into the folder
+given (the caller's transports: :func:`distill.transports.read_artifact`)."""
+
+
+def need_reader(read: ReadImage | None, ref: Reference) -> ReadImage:
+    """``read``, or a ConfigError when a base must be read and the caller gave no reader."""
+    if read is None:
+        raise ConfigError(f"base {ref}: reading a base image needs an image reader "
+                          "(distill.build and the CLI give their transports)")
+    return read
+
+
+def read_remote_base(ref: Reference, archs: Sequence[str], *, read: ReadImage) -> RemoteBase:
+    """Read ``ref`` with ``read``, pick its image for each of ``archs`` and check their
+    layers' entries."""
+    bases = cache_root() / "bases"
+    work = bases / hashlib.sha256(str(ref).encode()).hexdigest()[:32]
+    unpacked = None
+    try:
+        if ref.transport != OCI:  # an OCI layout is read where it is
+            work.mkdir(parents=True, exist_ok=True)
+        if ref.transport in (OCI_ARCHIVE, DOCKER_ARCHIVE, DOCKER_DAEMON):
+            unpacked = Path(tempfile.mkdtemp(prefix="read.", dir=work))
+        artifact = read(ref, unpacked or work)
+        base = RemoteBase(reference=ref, images=_pick_images(ref, artifact, archs))
+        for image in base.images.values():
+            check_image_layers(image, label=f"base {ref}",
+                               verdicts=cache_root() / "verdicts" / VERDICTS)
+    except BaseException:
+        if unpacked is not None:
+            shutil.rmtree(unpacked, ignore_errors=True)
+        for folder in (work, bases):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty: another build may be using it
+        raise
+    return base
+
+
+def _pick_images(ref: Reference, artifact: Artifact, archs: Sequence[str]) -> dict[str, Image]:
     images = {}
     for arch in archs:
         try:
-            image = pick_image(artifact, architecture=arch)
+            image = image_for(artifact, architecture=arch)
         except TransportError as exc:  # it names the architectures the index has
             raise ConfigError(f"base {ref}: {exc}") from exc
         if image.platform.architecture != arch:
             raise ConfigError(f"base {ref} is an image for {image.platform.architecture}, "
                               f"the build asks for {arch}")
         images[arch] = image
-    return RemoteBase(reference=ref, images=images)
+    return images
 
 
 def base_layers(image: Image) -> list[Layer]:

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from distill import packagers
-from distill.assembly.fingerprint import cache_key
 from distill.assembly.plan import PackagePlan, plan_from_index, plan_from_lock
-from distill.assembly.remote_base import read_remote_base, write_base_pin
-from distill.config import ARCHS, Config
-from distill.debian.download import DownloadRequest, fetch_all, new_client
-from distill.debian.lock import Lock, read_lock, write_lock
-from distill.debian.repository import (
-    current_indexes,
-    deb_url,
-    load_records,
-    source_uri_for_suite,
+from distill.assembly.remote_base import (
+    ReadImage,
+    need_reader,
+    read_remote_base,
+    write_base_pin,
 )
+from distill.config import ARCHS, Config
+from distill.debian.download import new_client
+from distill.debian.lock import Lock, read_lock, write_lock
+from distill.debian.pool import download_debs
+from distill.debian.repository import fetch_releases, load_records, release_indexes
 from distill.debian.sources import Source, debian_sources_for, read_host_sources
 from distill.errors import ConfigError, DistillError
 from distill.flavors import Flavor, image_chain
 from distill.fsutil import cache_root
+from distill.layers.fingerprint import cache_key
 from distill.packagers import PrepareContext
 from distill.progress import SILENT, Progress
 
@@ -31,7 +34,7 @@ def sources_for(config: Config) -> list[Source]:
     if config.repositories:
         return [
             Source(uri=r.url.rstrip("/"), suites=tuple(r.suites),
-                   components=tuple(r.components), keyring=r.keyring)
+                   components=tuple(r.components), keyring=r.keyring, snapshot=r.snapshot)
             for r in config.repositories
         ]
     return debian_sources_for(read_host_sources(), config.release)
@@ -62,9 +65,24 @@ def chosen_archs(config: Config, archs: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """The plans of a resolution and the Date of each suite's InRelease it used."""
+
+    plans: tuple[PackagePlan, ...]
+    suite_dates: Mapping[str, datetime] = field(default_factory=dict)
+
+
 def resolve_plans(
     config: Config, archs: Sequence[str], *, sources: Sequence[Source], progress: Progress
 ) -> list[PackagePlan]:
+    """Resolve the configuration's packages for each architecture (see :func:`resolve`)."""
+    return list(resolve(config, archs, sources=sources, progress=progress).plans)
+
+
+def resolve(
+    config: Config, archs: Sequence[str], *, sources: Sequence[Source], progress: Progress
+) -> Resolution:
     """Resolve the configuration's packages for each architecture from the repositories.
 
     The InRelease files are always fetched and verified afresh; a resolution
@@ -74,12 +92,13 @@ def resolve_plans(
     chain = flavor_layers(config)
     if not config.packages and not any(_installs(flavor, config.release) for flavor in chain):
         # scratch, or a remote base, and nothing to add: the mirror is not asked at all
-        return [PackagePlan(arch, ()) for arch in archs]
+        return Resolution(plans=tuple(PackagePlan(arch, ()) for arch in archs))
     cache = cache_root() / "debian"
     plans = []
     with new_client() as http:
+        releases = fetch_releases(sources, cache=cache, client=http)
         for arch in archs:
-            indexes = current_indexes(sources, arch=arch, cache=cache, client=http)
+            indexes = release_indexes(releases, arch=arch)
             key = cache_key(kind="plan", arch=arch, packages=config.package_checksum(),
                             indexes=sorted(index.entry.sha256 for index in indexes))
             plan = _cached_plan(key, arch=arch, chain=chain)
@@ -89,7 +108,8 @@ def resolve_plans(
                                        chain=chain, extra=config.packages)
                 _store_plan(key, plan, release=config.release)
             plans.append(plan)
-    return plans
+    dates = {suite: release.date for _, suite, release in releases if release.date is not None}
+    return Resolution(plans=tuple(plans), suite_dates=dates)
 
 
 def _installs(flavor: Flavor, release: str) -> bool:
@@ -123,33 +143,35 @@ def locked_plans(config: Config, archs: Sequence[str], locked: Lock) -> list[Pac
 
 
 def download_packages(
-    plans: Sequence[PackagePlan], sources: Sequence[Source], *, progress: Progress
+    plans: Sequence[PackagePlan], sources: Sequence[Source], *, progress: Progress,
+    suite_dates: Mapping[str, datetime] | None = None,
 ) -> dict[str, Path]:
-    """Every planned .deb, verified into the cache; sha256 -> path."""
-    requests = {
-        p.sha256: DownloadRequest(
-            url=deb_url(source_uri_for_suite(sources, p.suite), p.filename),
-            sha256=p.sha256, size=p.size,
-        )
-        for plan in plans for p in plan.all_packages()
-    }
-    by_url = fetch_all(list(requests.values()), cache=cache_root() / "debian", progress=progress)
-    return {sha: by_url[request.url] for sha, request in requests.items()}
+    """Every planned .deb, verified into the cache; sha256 -> path.
+
+    ``suite_dates`` (a lock's) let a .deb the mirror lost come from a snapshot archive.
+    """
+    packages = {p.sha256: p for plan in plans for p in plan.all_packages()}
+    return download_debs(list(packages.values()), sources, cache=cache_root() / "debian",
+                         suite_dates=suite_dates, progress=progress)
 
 
-def lock(config: Config, *, lock_path: Path, progress: Progress = SILENT) -> Lock:
-    """Resolve every architecture and write the lock file."""
+def lock(config: Config, *, lock_path: Path, progress: Progress = SILENT,
+         read_image: ReadImage | None = None) -> Lock:
+    """Resolve every architecture and write the lock file; a remote base is read with
+    ``read_image`` and pinned too."""
     archs = chosen_archs(config, None)
     sources = sources_for(config)
     config = prepare_config(config, archs, sources, progress)
-    plans = resolve_plans(config, archs, sources=sources, progress=progress)
+    resolution = resolve(config, archs, sources=sources, progress=progress)
     result = Lock(
         config_checksum=config.package_checksum(),
         release=config.release,
-        packages={plan.arch: plan.all_packages() for plan in plans},
+        packages={plan.arch: plan.all_packages() for plan in resolution.plans},
+        suite_dates=resolution.suite_dates,
     )
     write_lock(lock_path, result)
     if config.remote_base is not None:
-        write_base_pin(lock_path, read_remote_base(config.remote_base, archs))
+        read = need_reader(read_image, config.remote_base)
+        write_base_pin(lock_path, read_remote_base(config.remote_base, archs, read=read))
     return result
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import click
 
-from distill.api import write
-from distill.assembly.pipeline import BuildResult, source_date_epoch
-from distill.assembly.pipeline import build as build_images
-from distill.assembly.pipeline import lock as write_lock
+from distill.api import BuildResult, write
+from distill.api import build as build_images
+from distill.api import lock as write_lock
+from distill.assembly.pipeline import source_date_epoch
 from distill.cli.console import ResultRow, print_results, progress_reporter
 from distill.config import ARCHS, Config, load_config, parse_config
 from distill.flavors import VARIANTS, flavor_names, parse_base
 from distill.flavors.model import RELEASES
 from distill.fsutil import atomic_write_bytes
+from distill.oci.reference import Reference, parse_reference
 from distill.progress import Progress
-from distill.transports.reference import Reference, parse_reference
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 from typing import ClassVar
 
 import click
@@ -25,6 +27,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+INTERRUPTED = "interrupted; nothing was written and the cache is intact"
 
 
 def _split_archs(value: str | None) -> tuple[str, ...] | None:
@@ -32,7 +35,8 @@ def _split_archs(value: str | None) -> tuple[str, ...] | None:
         return None
     archs = tuple(a.strip() for a in value.split(",") if a.strip())
     if not archs:
-        raise click.BadParameter("give at least one architecture, e.g. amd64,arm64")
+        raise click.BadParameter("give at least one architecture, e.g. amd64,arm64",
+                                 param_hint="'--arch'")
     return archs
 
 
@@ -159,15 +163,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli.main(args=args, prog_name="distill", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.Abort:
-        return _fail("interrupted", EXIT_INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
+    except click.Abort:  # click's form of a KeyboardInterrupt in a command
+        if debug:
+            traceback.print_exc()
+        return _fail(INTERRUPTED, EXIT_INTERRUPTED)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # plain ``distill``: the help, not an error line
         return EXIT_USAGE
+    except click.UsageError as exc:
+        return _fail(_usage_message(exc, args), EXIT_USAGE)
+    except click.ClickException as exc:
+        return _fail(_one_line(exc.format_message()), exc.exit_code)
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()
-        return _fail("interrupted; nothing was written and the cache is intact", EXIT_INTERRUPTED)
+        return _fail(INTERRUPTED, EXIT_INTERRUPTED)
     except DistillError as exc:
         if debug:
             traceback.print_exc()
@@ -184,6 +194,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         return _fail(f"internal error: {exc!r} (run with --debug for the traceback)", EXIT_ERROR)
     return EXIT_OK
+
+
+def _usage_message(exc: click.UsageError, args: Sequence[str]) -> str:
+    """Click's usage error as one line that points at the command's ``--help``."""
+    if exc.ctx is not None:
+        command = exc.ctx.command_path
+    else:  # click's parser errors (e.g. a missing option value) carry no context
+        names = {*cli.commands, *_LazyGroup.lazy}
+        command = " ".join(["distill", *[a for a in args if a in names][:1]])
+    return f"{_one_line(exc.format_message())} (see '{command} --help')"
+
+
+def _one_line(message: str) -> str:
+    """``message`` on one line, lower-case first and without a final full stop."""
+    text = " ".join(message.split()).removesuffix(".")
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        text = text[0].lower() + text[1:]
+    return text
 
 
 def _user_message(exc: DistillError) -> str:
@@ -212,4 +240,20 @@ def _fail(message: str, code: int) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    signal.signal(signal.SIGINT, _interrupt_once)
+    code: int | None = None
+    try:
+        code = main()
+        # Stopping has begun: a Ctrl-C now would only print a traceback from threading._shutdown.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except KeyboardInterrupt:  # the one Ctrl-C came just as main() returned
+        if code is None:
+            code = _fail(INTERRUPTED, EXIT_INTERRUPTED)
+    sys.exit(code)
+
+
+def _interrupt_once(signum: int, frame: FrameType | None) -> None:
+    """The first Ctrl-C stops distill; later ones are ignored so the clean-up it
+    started (temporary files, download threads) is not cut short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt

@@ -11,9 +11,9 @@ import click
 from distill.cli.console import progress_reporter
 from distill.errors import ConfigError
 from distill.oci.model import Artifact
+from distill.oci.reference import DOCKER, OCI, OCI_ARCHIVE, Reference, parse_reference
 from distill.progress import Progress
 from distill.transports import read_artifact, write_artifact
-from distill.transports.reference import DOCKER, OCI, OCI_ARCHIVE, Reference, parse_reference
 from distill.transports.registry import (
     Credentials,
     RegistryClient,

@@ -9,9 +9,9 @@ import click
 
 from distill.assembly.pipeline import source_date_epoch
 from distill.fsutil import atomic_write_bytes
+from distill.oci.reference import Reference, parse_reference
 from distill.sbom import FORMATS, SPDX, BuildInfo, check_format, sbom_documents
 from distill.transports import pick_image, read_artifact
-from distill.transports.reference import Reference, parse_reference
 
 
 @click.command()

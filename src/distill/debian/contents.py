@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 from isal import igzip
 
-from distill.debian.download import client_or_new, fetch_verified
+from distill.debian.download import client_or_new
 from distill.debian.release import Release
-from distill.debian.repository import fetch_releases, release_file_url
+from distill.debian.repository import fetch_release_file, fetch_releases
 from distill.debian.sources import Source
 from distill.errors import ConfigError, FormatError
 from distill.fsutil import atomic_write_bytes
@@ -105,9 +105,8 @@ def _load_one(
     cached = _read_parsed(parsed)
     if cached is not None:
         return cached
-    url = release_file_url(release, uri=source.uri, suite=suite, path=path)
-    compressed = fetch_verified(client, url, sha256=entry.sha256, size=entry.size, cache=cache,
-                                progress=progress)
+    compressed = fetch_release_file(client, release, uri=source.uri, suite=suite, path=path,
+                                    cache=cache, progress=progress)
     task = progress.task(f"Reading {suite}/{path}")
     try:
         try:

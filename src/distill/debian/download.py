@@ -9,6 +9,12 @@ Cache layout below the folder the caller passes (``cache_root() / "debian"``)::
 
 Every file under ``by-hash`` was verified before it got there, so a file that is
 present is trusted without hashing it again.
+
+A file may be offered at several URLs (a Release file's ``by-hash`` path, then
+its canonical name, as apt does): a 404 or a copy that does not match moves on
+to the next, and when every copy mismatched, all are tried once more before the
+mismatch is reported (a mirror being synced serves new indexes under old names
+for a moment).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from distill.fsutil import atomic_writer
 from distill.progress import SILENT, Progress, Task
 
 _TRIES = 3
+_MISMATCH_ROUNDS = 2
 _BACKOFF = 0.25
 _CHUNK = 1 << 16
 _T = TypeVar("_T")
@@ -47,6 +54,8 @@ class DownloadRequest:
     url: str
     sha256: str
     size: int | None = None
+    alternatives: tuple[str, ...] = ()
+    """Other copies of the file, tried in order when ``url`` answers 404 or mismatches."""
 
 
 @functools.cache
@@ -96,26 +105,41 @@ def fetch_bytes(client: httpx.Client, url: str) -> bytes:
     return _with_retries(attempt, url=url)
 
 
+class NotFoundError(FetchError):
+    """The server answered 404 for ``url``: the file is not (or no longer) there."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"not found at {url} (HTTP 404)")
+        self.url = url
+
+
 def fetch_verified(
     client: httpx.Client,
-    url: str,
+    urls: str | Sequence[str],
     *,
     sha256: str,
     size: int | None,
     cache: Path,
     progress: Progress = SILENT,
 ) -> Path:
-    """Return the cached file with ``sha256``, downloading and checking it from ``url`` first.
+    """Return the cached file with ``sha256``, downloading and checking it first.
 
-    The download goes to a temporary file beside the target and is renamed in
-    only once its size and SHA-256 match; otherwise nothing is left behind.
+    ``urls`` are copies of the same file, tried in order (see the module
+    docstring). The download goes to a temporary file beside the target and is
+    renamed in only once its size and SHA-256 match; otherwise nothing is left
+    behind. A 404 at every URL raises :class:`NotFoundError`; copies that never
+    match raise IntegrityError.
     """
+    candidates = [urls] if isinstance(urls, str) else list(urls)
+    if not candidates:
+        raise ValueError("fetch_verified needs at least one URL")
     target = cached_path(cache, sha256)
     if target.is_file():
         return target
-    task = progress.task(url.rsplit("/", 1)[-1], total=size)
+    task = progress.task(candidates[-1].rsplit("/", 1)[-1], total=size)
     try:
-        return _fetch_locked(client, url, sha256=sha256, size=size, target=target, task=task)
+        return _fetch_locked(client, candidates, sha256=sha256, size=size, target=target,
+                             task=task)
     finally:
         task.finish()
 
@@ -159,25 +183,47 @@ def _fetch_one(client: httpx.Client, request: DownloadRequest, *, cache: Path, t
     if target.is_file():
         task.advance(request.size or 0)
         return target
-    return _fetch_locked(
-        client, request.url, sha256=request.sha256, size=request.size, target=target, task=task
-    )
+    return _fetch_locked(client, [request.url, *request.alternatives], sha256=request.sha256,
+                         size=request.size, target=target, task=task)
 
 
 def _fetch_locked(
-    client: httpx.Client, url: str, *, sha256: str, size: int | None, target: Path, task: Task
+    client: httpx.Client, urls: Sequence[str], *, sha256: str, size: int | None, target: Path,
+    task: Task,
 ) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with filelock.FileLock(f"{target}.lock"):
         # Another build may have fetched it while this one waited for the lock.
         if not target.is_file():
-            _with_retries(
-                lambda: _download(client, url, sha256=sha256, size=size, target=target, task=task),
-                url=url,
-            )
+            _fetch_first(client, urls, sha256=sha256, size=size, target=target, task=task)
         elif size:
             task.advance(size)
     return target
+
+
+def _fetch_first(
+    client: httpx.Client, urls: Sequence[str], *, sha256: str, size: int | None, target: Path,
+    task: Task,
+) -> None:
+    """Download the first copy in ``urls`` that exists and matches (see the module docstring)."""
+    for round_number in range(1, _MISMATCH_ROUNDS + 1):
+        failures: list[FetchError | IntegrityError] = []
+        for url in urls:
+            try:
+                _with_retries(
+                    functools.partial(_download, client, url, sha256=sha256, size=size,
+                                      target=target, task=task),
+                    url=url,
+                )
+                return
+            except (NotFoundError, IntegrityError) as exc:
+                failures.append(exc)
+        mismatches = [exc for exc in failures if isinstance(exc, IntegrityError)]
+        if not mismatches:
+            raise failures[0]  # a 404 at every URL
+        if round_number == _MISMATCH_ROUNDS:
+            raise mismatches[0]
+        time.sleep(_BACKOFF)
 
 
 def _download(
@@ -260,7 +306,7 @@ def _copy_checked(
 
 def _check_status(response: httpx.Response, url: str) -> None:
     if response.status_code == 404:
-        raise FetchError(f"not found at {url} (HTTP 404)")
+        raise NotFoundError(url)
     if response.status_code >= 400:
         raise _HTTPStatus(url, response.status_code, response.reason_phrase)
 

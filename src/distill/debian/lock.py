@@ -2,13 +2,19 @@
 
 JSON with 2-space indent, sorted keys and a trailing newline, so that diffs
 review well. It names suites, never mirror URIs, so a lock moves between mirrors.
+
+``suites`` records the Date of each suite's InRelease the resolution used
+(``{"bookworm": {"date": "2026-07-11T10:16:37Z"}}``): once the archive
+replaces a locked .deb, a snapshot archive is asked for its state of then.
+Locks written before it have no ``suites`` and still read (lockVersion 1).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,7 @@ from distill.fsutil import atomic_write_bytes
 LOCK_VERSION = 1
 LOCK_NAME = "distill.lock"
 _RERUN = "run `distill lock`"
+_DATE = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,8 @@ class Lock:
     release: str
     packages: Mapping[str, tuple[LockedPackage, ...]]
     """Architecture -> packages, sorted by name."""
+    suite_dates: Mapping[str, datetime] = field(default_factory=dict)
+    """Suite -> the Date (UTC) of the InRelease the resolution used; empty in old locks."""
 
     def check(self, *, config_checksum: str, archs: Collection[str], release: str) -> None:
         """Raise LockError unless this lock matches the configuration and covers ``archs``."""
@@ -84,7 +93,7 @@ class Lock:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document of the lock file."""
-        return {
+        document: dict[str, Any] = {
             "lockVersion": LOCK_VERSION,
             "configChecksum": self.config_checksum,
             "release": self.release,
@@ -93,6 +102,12 @@ class Lock:
                 for arch, packages in self.packages.items()
             },
         }
+        if self.suite_dates:
+            document["suites"] = {
+                suite: {"date": date.astimezone(UTC).strftime(_DATE)}
+                for suite, date in self.suite_dates.items()
+            }
+        return document
 
 
 def _sorted(packages: Collection[LockedPackage]) -> list[LockedPackage]:
@@ -155,7 +170,26 @@ def _parse_lock(document: object, *, path: Path) -> Lock:
         packages={
             arch: _parse_packages(items, path=path, arch=arch) for arch, items in packages.items()
         },
+        suite_dates=_parse_suites(document.get("suites", {}), path=path),
     )
+
+
+def _parse_suites(suites: object, *, path: Path) -> dict[str, datetime]:
+    if not isinstance(suites, dict):
+        raise LockError(f"{path}: suites must be an object; {_RERUN}")
+    dates = {}
+    for suite, entry in suites.items():
+        where = f"suites.{suite}."
+        if not isinstance(entry, dict):
+            raise LockError(f"{path}: {where.rstrip('.')} must be an object; {_RERUN}")
+        text = _field(entry, "date", str, path=path, where=where)
+        try:
+            dates[suite] = datetime.strptime(text, _DATE).replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise LockError(
+                f"{path}: {where}date {text!r} is not a time like 2026-07-11T10:16:37Z; {_RERUN}"
+            ) from exc
+    return dates
 
 
 def _parse_packages(items: object, *, path: Path, arch: str) -> tuple[LockedPackage, ...]:

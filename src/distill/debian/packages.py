@@ -18,7 +18,8 @@ from distill.errors import FormatError
 
 _FIELDS = (
     "Package", "Version", "Architecture", "Filename", "Size", "SHA256", "Depends",
-    "Pre-Depends", "Provides", "Multi-Arch", "Essential", "Priority", "Source",
+    "Pre-Depends", "Provides", "Conflicts", "Breaks", "Multi-Arch", "Essential", "Priority",
+    "Source",
 )
 _FIELD = re.compile(
     r"^(" + "|".join(re.escape(name) for name in _FIELDS) + r"):[ \t]*(.*(?:\n[ \t].*)*)",
@@ -38,6 +39,22 @@ def read_index(path: Path, *, name: str) -> str:
         return data.decode("utf-8")
     except (OSError, lzma.LZMAError, zlib.error, EOFError, UnicodeDecodeError) as exc:
         raise FormatError(f"cannot read Packages index {name} ({path}): {exc}") from exc
+
+
+def package_versions(text: str, *, name: str) -> list[str]:
+    """The Version of every paragraph of a Packages index whose Package is ``name``.
+
+    Only those paragraphs are read, so this is much cheaper than parsing the index.
+    """
+    found = []
+    start = re.compile(rf"^Package:[ \t]*{re.escape(name)}[ \t]*$", re.MULTILINE)
+    for match in start.finditer(text):
+        end = text.find("\n\n", match.end())
+        paragraph = text[match.end(): end if end >= 0 else len(text)]
+        version = re.search(r"^Version:[ \t]*(\S+)", paragraph, re.MULTILINE)
+        if version is not None:
+            found.append(version.group(1))
+    return found
 
 
 def parse_packages(text: str, *, suite: str, component: str, uri: str) -> list[PackageRecord]:
@@ -83,6 +100,8 @@ def _record(
         depends=_unfold(fields.get("Depends", "")),
         pre_depends=_unfold(fields.get("Pre-Depends", "")),
         provides=_unfold(fields.get("Provides", "")),
+        conflicts=_unfold(fields.get("Conflicts", "")),
+        breaks=_unfold(fields.get("Breaks", "")),
         multi_arch=fields.get("Multi-Arch", "no") or "no",
         essential=fields.get("Essential", "no").lower() == "yes",
         priority=fields.get("Priority", ""),

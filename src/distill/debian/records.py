@@ -29,6 +29,8 @@ class PackageRecord:
     depends: str = ""
     pre_depends: str = ""
     provides: str = ""
+    conflicts: str = ""
+    breaks: str = ""
     multi_arch: str = "no"
     essential: bool = False
     priority: str = ""

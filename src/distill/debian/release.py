@@ -39,6 +39,9 @@ class Release:
     (``No-Support-for-Architecture-all: Packages``)."""
     files: Mapping[str, FileEntry] = field(default_factory=dict)
     """Path below ``dists/<suite>/`` -> checksum, from the SHA256 field."""
+    snapshots: str | None = None
+    """The ``Snapshots:`` field (apt >= 2.7): a snapshot archive's URL of this
+    repository with ``@SNAPSHOTID@`` in place of the time stamp; None if absent."""
 
 
 def verify_inrelease(data: bytes, keyring: Path, *, label: str = "InRelease") -> bytes:
@@ -103,6 +106,7 @@ def parse_release(text: str, *, label: str = "Release", now: datetime | None = N
         all_in_arch_packages="packages"
         in fields.get("no-support-for-architecture-all", "").lower().split(),
         files=_sha256_files(fields.get("sha256", ""), label=label),
+        snapshots=fields.get("snapshots") or None,
     )
 
 

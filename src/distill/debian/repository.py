@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from distill.debian.download import client_or_new, fetch_bytes, fetch_verified
-from distill.debian.packages import parse_packages, read_index
+from distill.debian.packages import package_versions, parse_packages, read_index
 from distill.debian.records import PackageRecord
 from distill.debian.release import FileEntry, Release, parse_release, verify_inrelease
 from distill.debian.sources import Source, known_suites
@@ -29,11 +29,12 @@ from distill.fsutil import atomic_write_bytes
 from distill.progress import SILENT, Progress
 
 _INDEX_NAMES = ("Packages.xz", "Packages.gz", "Packages")
-_PARSED_FORMAT = f"v2.marshal{marshal.version}.py{sys.version_info[0]}{sys.version_info[1]}"
+_PARSED_FORMAT = f"v3.marshal{marshal.version}.py{sys.version_info[0]}{sys.version_info[1]}"
 # Fields stored per record in the parsed cache; suite, component and uri are set on load.
 _STORED = (
     "name", "version", "architecture", "filename", "size", "sha256", "depends",
-    "pre_depends", "provides", "multi_arch", "essential", "priority", "source",
+    "pre_depends", "provides", "conflicts", "breaks", "multi_arch", "essential", "priority",
+    "source",
 )
 
 
@@ -46,7 +47,8 @@ class IndexRef:
     uri: str
     path: str
     """Path below ``dists/<suite>/`` (``main/binary-amd64/Packages.xz``)."""
-    url: str
+    urls: tuple[str, ...]
+    """Where to fetch it, in order: by hash when offered, then the canonical name."""
     entry: FileEntry
 
 
@@ -85,9 +87,16 @@ def current_indexes(
     Their SHA-256s identify the repository state, so callers can key caches
     of anything derived from the records on them.
     """
+    return release_indexes(fetch_releases(sources, cache=cache, client=client), arch=arch)
+
+
+def release_indexes(
+    releases: Sequence[tuple[Source, str, Release]], *, arch: str
+) -> list[IndexRef]:
+    """The Packages indexes for ``arch`` named by releases from :func:`fetch_releases`."""
     return [
         index
-        for source, suite, release in fetch_releases(sources, cache=cache, client=client)
+        for source, suite, release in releases
         for index in _indexes(release, source=source, suite=suite, arch=arch)
     ]
 
@@ -105,6 +114,33 @@ def load_records(
         for index in indexes:
             records += _load_index(http, index, cache=cache, progress=progress)
         return records
+
+
+def find_versions(
+    sources: Sequence[Source],
+    *,
+    name: str,
+    arch: str,
+    cache: Path,
+    client: httpx.Client | None = None,
+) -> list[str]:
+    """The versions of package ``name`` in the sources' Packages indexes for ``arch``.
+
+    Read from the parsed cache when an index is there, else by scanning the
+    verified index for that package only (nothing is parsed or cached beyond
+    the download itself).
+    """
+    versions: list[str] = []
+    with client_or_new(client) as http:
+        for index in current_indexes(sources, arch=arch, cache=cache, client=http):
+            parsed = _read_parsed(_parsed_path(index, cache=cache), index=index)
+            if parsed is not None:
+                versions += [r.version for r in parsed if r.name == name]
+                continue
+            text = read_index(_fetch_index(http, index, cache=cache, progress=SILENT),
+                              name=index.path)
+            versions += package_versions(text, name=name)
+    return versions
 
 
 def fetch_release(client: httpx.Client, source: Source, suite: str, *, cache: Path) -> Release:
@@ -160,31 +196,53 @@ def _pick_index(
         entry = release.files.get(path)
         if entry is None:
             continue
-        url = release_file_url(release, uri=source.uri, suite=suite, path=path)
+        urls = release_file_urls(release, uri=source.uri, suite=suite, path=path)
         return IndexRef(suite=suite, component=component, uri=source.uri, path=path,
-                      url=url, entry=entry)
+                        urls=urls, entry=entry)
     return None
 
 
-def release_file_url(release: Release, *, uri: str, suite: str, path: str) -> str:
-    """The URL of ``path`` (below ``dists/<suite>/``, listed in ``release``): by hash if offered."""
+def release_file_urls(release: Release, *, uri: str, suite: str, path: str) -> tuple[str, ...]:
+    """The URLs of ``path`` (below ``dists/<suite>/``, listed in ``release``), in apt's order.
+
+    By hash first when the Release offers it, then the canonical name: some
+    mirrors list by-hash in their Release but answer 404 for it.
+    """
     base = f"{uri}/dists/{suite}"
+    canonical = f"{base}/{path}"
     if not release.acquire_by_hash:
-        return f"{base}/{path}"
+        return (canonical,)
     folder = path.rpartition("/")[0]
-    return f"{base}/{folder}/by-hash/SHA256/{release.files[path].sha256}"
+    return (f"{base}/{folder}/by-hash/SHA256/{release.files[path].sha256}", canonical)
+
+
+def fetch_release_file(
+    client: httpx.Client, release: Release, *, uri: str, suite: str, path: str, cache: Path,
+    progress: Progress = SILENT,
+) -> Path:
+    """The file ``path`` that ``release`` lists, verified against its SHA-256 into ``cache``.
+
+    A copy that still does not match after a second try (the mirror is being
+    synced) is refused with IntegrityError; nothing of it is kept.
+    """
+    entry = release.files[path]
+    urls = release_file_urls(release, uri=uri, suite=suite, path=path)
+    try:
+        return fetch_verified(client, urls, sha256=entry.sha256, size=entry.size, cache=cache,
+                              progress=progress)
+    except IntegrityError as exc:
+        raise IntegrityError(_mismatch(path, suite=suite, uri=uri)) from exc
 
 
 def _load_index(
     client: httpx.Client, index: IndexRef, *, cache: Path, progress: Progress
 ) -> list[PackageRecord]:
-    parsed = cache / "parsed" / f"{index.entry.sha256}.{_PARSED_FORMAT}"
+    parsed = _parsed_path(index, cache=cache)
     if parsed.is_file():
         records = _read_parsed(parsed, index=index)
         if records is not None:
             return records
-    compressed = fetch_verified(client, index.url, sha256=index.entry.sha256,
-                                size=index.entry.size, cache=cache, progress=progress)
+    compressed = _fetch_index(client, index, cache=cache, progress=progress)
     task = progress.task(f"Reading {index.suite}/{index.path}")
     try:
         text = read_index(compressed, name=index.path)
@@ -195,6 +253,25 @@ def _load_index(
     finally:
         task.finish()
     return records
+
+
+def _parsed_path(index: IndexRef, *, cache: Path) -> Path:
+    return cache / "parsed" / f"{index.entry.sha256}.{_PARSED_FORMAT}"
+
+
+def _fetch_index(
+    client: httpx.Client, index: IndexRef, *, cache: Path, progress: Progress
+) -> Path:
+    try:
+        return fetch_verified(client, index.urls, sha256=index.entry.sha256,
+                              size=index.entry.size, cache=cache, progress=progress)
+    except IntegrityError as exc:
+        raise IntegrityError(_mismatch(index.path, suite=index.suite, uri=index.uri)) from exc
+
+
+def _mismatch(path: str, *, suite: str, uri: str) -> str:
+    return (f"{path} of {suite} at {uri} does not match its signed Release (the mirror is"
+            " being updated; nothing was used): try again later")
 
 
 def _read_parsed(path: Path, *, index: IndexRef) -> list[PackageRecord] | None:

@@ -2,121 +2,41 @@
 
 The resolver follows Depends and Pre-Depends (never Recommends or Suggests),
 prefers what it already chose, and otherwise takes the highest version that
-satisfies every constraint it has seen. When a later constraint excludes a
-version it already chose, it learns that constraint and starts over; a set that
-still cannot be satisfied raises :class:`~distill.errors.ResolveError` naming
-the package, the reason and the chain of packages that asked for it.
+satisfies every constraint it has seen and clashes with nothing chosen
+(Conflicts and Breaks, in either direction, on real names and on what packages
+Provide). When a later constraint excludes a version it already chose, it learns
+that constraint and starts over; when every candidate of a dependency clashes
+with a package chosen earlier, it leaves out that package (or the package that
+brought the dependency in) if another alternative can take its place, and starts
+over. A set that still cannot be satisfied raises
+:class:`~distill.errors.ResolveError` naming the package, the reason and the
+chain of packages that asked for it.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 from collections import deque
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
-from debian.deb822 import PkgRelation
-
+from distill.debian.clashes import Clash, clashes, names_of, relations_of
 from distill.debian.index import PackageIndex, parse_provides, parse_version
 from distill.debian.records import PackageRecord
+from distill.debian.relations import (
+    Alternative,
+    Group,
+    RelationError,
+    group_text,
+    parse_relations,
+)
 from distill.errors import ResolveError
 
 _MAX_ROUNDS = 100
 _PRIORITY_RANK = {"required": 0, "important": 1, "standard": 2, "optional": 3, "extra": 4}
-_OPERATORS = {"<": "<=", ">": ">=", "<<": "<<", "<=": "<=", "=": "=", ">=": ">=", ">>": ">>"}
 
 Chain = tuple[str, ...]
 """Package names from a user request down to the package that holds a dependency."""
-
-
-@dataclass(frozen=True)
-class Alternative:
-    """One alternative of a dependency: a name, an optional version constraint."""
-
-    name: str
-    op: str | None = None
-    version: str | None = None
-    any_arch: bool = False
-    """``name:any``: only a ``Multi-Arch: allowed`` package satisfies it."""
-
-    def __str__(self) -> str:
-        text = f"{self.name}:any" if self.any_arch else self.name
-        return f"{text} ({self.op} {self.version})" if self.op else text
-
-    def accepts(self, version: str | None) -> bool:
-        """True when ``version`` (None for an unversioned Provides) meets the constraint."""
-        if self.op is None or self.version is None:
-            return True
-        if version is None:
-            return False
-        return _compare(version, self.op, self.version)
-
-
-Group = tuple[Alternative, ...]
-"""A dependency: alternatives separated by ``|``, any one satisfies it."""
-
-
-def _compare(version: str, op: str, wanted: str) -> bool:
-    have, want = parse_version(version), parse_version(wanted)
-    if op == "<<":
-        return bool(have < want)
-    if op == "<=":
-        return bool(have <= want)
-    if op == "=":
-        return bool(have == want)
-    if op == ">=":
-        return bool(have >= want)
-    return bool(have > want)
-
-
-def _group_text(group: Group) -> str:
-    return " | ".join(str(alt) for alt in group)
-
-
-def _arch_matches(term: str, arch: str) -> bool:
-    return term in (arch, "any", "linux-any", f"linux-{arch}", f"any-{arch}")
-
-
-def _for_arch(restrictions: list[PkgRelation.ArchRestriction] | None, arch: str) -> bool:
-    """Whether a ``[amd64 arm64]`` or ``[!arm64]`` restriction lets ``arch`` in."""
-    if not restrictions:
-        return True
-    enabled = [r.arch for r in restrictions if r.enabled]
-    disabled = [r.arch for r in restrictions if not r.enabled]
-    if enabled and not any(_arch_matches(term, arch) for term in enabled):
-        return False
-    return not any(_arch_matches(term, arch) for term in disabled)
-
-
-def _alternative(parsed: PkgRelation.ParsedRelation, arch: str) -> Alternative | None:
-    """Turn one python-debian relation into an Alternative, or None if not for ``arch``."""
-    qualifier = parsed["archqual"]
-    if not _for_arch(parsed["arch"], arch) or qualifier not in (None, "any", "native", arch):
-        return None
-    op, wanted = parsed["version"] or (None, None)
-    return Alternative(
-        name=parsed["name"],
-        op=_OPERATORS.get(op, op) if op else None,
-        version=wanted or None,
-        any_arch=qualifier == "any",
-    )
-
-
-@functools.lru_cache(maxsize=8192)
-def parse_relations(field: str, arch: str) -> tuple[Group, ...]:
-    """Parse a Depends-style field into groups of alternatives that apply to ``arch``.
-
-    Alternatives restricted to other architectures are dropped, and so are groups
-    left with no alternative (they do not apply to ``arch`` at all).
-    """
-    groups: list[Group] = []
-    for relation in PkgRelation.parse_relations(field):
-        alternatives = [_alternative(parsed, arch) for parsed in relation]
-        group = tuple(alt for alt in alternatives if alt is not None)
-        if group:
-            groups.append(group)
-    return tuple(groups)
 
 
 def parse_request(request: str, arch: str) -> Group:
@@ -125,7 +45,10 @@ def parse_request(request: str, arch: str) -> Group:
     if "=" in text and "(" not in text:
         name, _, version = text.partition("=")
         return (Alternative(name=name.strip(), op="=", version=version.strip()),)
-    groups = parse_relations(text, arch) if text else ()
+    try:
+        groups = parse_relations(text, arch)
+    except RelationError as exc:
+        raise ResolveError(f"cannot parse package request {request!r}: {exc}") from exc
     if len(groups) != 1:
         raise ResolveError(f"cannot parse package request {request!r}: expected one package")
     return groups[0]
@@ -139,12 +62,21 @@ class _Pin:
     chain: Chain
 
 
-class _Conflict(Exception):
-    """A chosen version violates a later constraint: learn it and start over."""
+@dataclass(frozen=True)
+class _Ban:
+    """A package version left out of every later round, because it clashed."""
 
-    def __init__(self, pin: _Pin) -> None:
-        super().__init__(str(pin.alternative))
-        self.pin = pin
+    name: str
+    version: str
+    reason: str
+
+
+class _Retry(Exception):
+    """A choice made earlier is wrong: learn the pin or ban and start over."""
+
+    def __init__(self, lesson: _Pin | _Ban) -> None:
+        super().__init__(str(lesson))
+        self.lesson = lesson
 
 
 def _chain_text(chain: Chain) -> str:
@@ -165,7 +97,7 @@ def _ranked_providers(
 
 
 class _Round:
-    """One pass of resolution under the pins learned so far."""
+    """One pass of resolution under the pins and bans learned so far."""
 
     def __init__(
         self,
@@ -174,13 +106,17 @@ class _Round:
         arch: str,
         ignore: Collection[str],
         pins: dict[str, list[_Pin]],
+        bans: dict[tuple[str, str], _Ban],
     ) -> None:
         self.index = index
         self.arch = arch
         self.ignore = ignore
         self.pins = pins
+        self.bans = bans
         self.chosen: dict[str, PackageRecord] = {}
+        self.why: dict[str, tuple[Group, Chain]] = {}
         self.provided: dict[str, list[tuple[PackageRecord, str | None]]] = {}
+        self.against: dict[str, list[tuple[PackageRecord, str, Alternative]]] = {}
         self.queue: deque[tuple[Group, Chain]] = deque()
 
     def run(self, requests: Sequence[Group]) -> dict[str, PackageRecord]:
@@ -197,9 +133,9 @@ class _Round:
         if any(self._already_satisfied(alt) for alt in group):
             return
         for alt in group:
-            candidate = self._candidate(alt)
+            candidate = next(self._candidates(alt, free=True), None)
             if candidate is not None:
-                self._install(candidate, chain)
+                self._install(candidate, group, chain)
                 return
         self._fail(group, chain)
 
@@ -224,35 +160,75 @@ class _Round:
         chosen = self.chosen.get(record.name)
         return (chosen is None or chosen == record) and self._pinned_ok(record)
 
-    def _candidate(self, alt: Alternative) -> PackageRecord | None:
+    def _free(self, record: PackageRecord) -> bool:
+        """Neither banned nor clashing with a chosen package."""
+        return (record.name, record.version) not in self.bans and self._clash(record) is None
+
+    def _matches(self, alt: Alternative) -> Iterator[PackageRecord]:
+        """Records that meet ``alt``, best first: real ones, then providers."""
         for record in self.index.versions(alt.name):
-            ok = alt.accepts(record.version) and self._arch_ok(alt, record)
-            if ok and self._usable(record):
-                return record
+            if alt.accepts(record.version) and self._arch_ok(alt, record):
+                yield record
         for provider, version in _ranked_providers(self.index.providers(alt.name)):
-            if alt.accepts(version) and self._arch_ok(alt, provider) and self._usable(provider):
-                return provider
+            if alt.accepts(version) and self._arch_ok(alt, provider):
+                yield provider
+
+    def _candidates(self, alt: Alternative, *, free: bool) -> Iterator[PackageRecord]:
+        """:meth:`_matches` within the pins and the chosen versions; only free ones if ``free``."""
+        for record in self._matches(alt):
+            if self._usable(record) and (not free or self._free(record)):
+                yield record
+
+    def _negatives(self, record: PackageRecord) -> Iterator[tuple[str, Alternative]]:
+        for field in ("Conflicts", "Breaks"):
+            for group in relations_of(record, field, self.arch):
+                yield from ((field, alt) for alt in group)
+
+    def _clash(self, record: PackageRecord) -> Clash | None:
+        """The first chosen package ``record`` cannot be installed with, if any.
+
+        A package never clashes with itself, so a Conflicts on a name it also
+        Provides (the Provides + Conflicts + Replaces pattern) only keeps others out.
+        """
+        for name, version in names_of(record):
+            for owner, field, alt in self.against.get(name, ()):
+                if owner.name != record.name and alt.accepts(version):
+                    return Clash(other=owner, owner=owner, field=field, alternative=alt,
+                                  target=name)
+        for field, alt in self._negatives(record):
+            chosen = self.chosen.get(alt.name)
+            hits = [(chosen, chosen.version)] if chosen is not None else []
+            for other, version in [*hits, *self.provided.get(alt.name, ())]:
+                if other.name != record.name and alt.accepts(version):
+                    return Clash(other=other, owner=record, field=field, alternative=alt,
+                                  target=alt.name)
         return None
 
-    def _install(self, record: PackageRecord, chain: Chain) -> None:
+    def _install(self, record: PackageRecord, group: Group, chain: Chain) -> None:
         self.chosen[record.name] = record
+        self.why[record.name] = (group, chain)
         for provided, version in parse_provides(record.provides):
             self.provided.setdefault(provided, []).append((record, version))
+        for field, alt in self._negatives(record):
+            self.against.setdefault(alt.name, []).append((record, field, alt))
         below = (*chain, record.name)
-        for field in (record.pre_depends, record.depends):
-            if field:
-                self.queue.extend((group, below) for group in parse_relations(field, self.arch))
+        for field in ("Pre-Depends", "Depends"):
+            self.queue.extend((group, below) for group in relations_of(record, field, self.arch))
 
     def _fail(self, group: Group, chain: Chain) -> None:
-        """Raise a conflict to learn from, or the ResolveError that explains the failure."""
+        """Raise a lesson to learn from, or the ResolveError that explains the failure."""
         for alt in group:
             if self._worth_pinning(alt):
-                raise _Conflict(_Pin(alternative=alt, chain=chain))
+                raise _Retry(_Pin(alternative=alt, chain=chain))
+        for record, clash in self._blocked(group):
+            if clash is not None:
+                self._learn_ban(record, clash, chain=chain)
+                break
         if len(group) == 1:
             reasons = self._reason(group[0])
         else:
             reasons = "; ".join(f"{alt.name}: {self._reason(alt)}" for alt in group)
-        raise ResolveError(f"cannot install {_group_text(group)}: {reasons}; {_chain_text(chain)}")
+        raise ResolveError(f"cannot install {group_text(group)}: {reasons}; {_chain_text(chain)}")
 
     def _worth_pinning(self, alt: Alternative) -> bool:
         """A version of ``alt`` was chosen, but another one would meet it and every pin."""
@@ -265,10 +241,48 @@ class _Round:
             for r in self.index.versions(alt.name)
         )
 
+    def _blocked(self, group: Group) -> Iterator[tuple[PackageRecord, Clash | None]]:
+        """Candidates of ``group`` that only a ban or a clash keeps out, best first."""
+        for alt in group:
+            for record in self._candidates(alt, free=False):
+                clash = self._clash(record)
+                if clash is not None or (record.name, record.version) in self.bans:
+                    yield record, clash
+
+    def _learn_ban(self, record: PackageRecord, clash: Clash, *, chain: Chain) -> None:
+        """Leave out the package in the way, or one that brought ``record`` in, if replaceable."""
+        other = clash.other
+        if self._replaceable(other, avoid=record):
+            reason = (f"{other.name} {other.version} left out: it conflicts with {record.name} "
+                      f"({clash.detail(record)}), {_chain_text(chain)}")
+            raise _Retry(_Ban(name=other.name, version=other.version, reason=reason))
+        for name in reversed(chain):
+            below = self.chosen[name]
+            if self._replaceable(below, avoid=None):
+                reason = (f"{name} {below.version} left out: it needs {record.name}, which "
+                          f"conflicts with {other.name} ({clash.detail(record)})")
+                raise _Retry(_Ban(name=name, version=below.version, reason=reason))
+
+    def _replaceable(self, record: PackageRecord, *, avoid: PackageRecord | None) -> bool:
+        """Another candidate could satisfy what brought ``record`` in (and not hit ``avoid``)."""
+        group, _ = self.why[record.name]
+        for alt in group:
+            for other in self._matches(alt):
+                if other == record or (other.name, other.version) in self.bans:
+                    continue
+                if not self._pinned_ok(other):
+                    continue
+                if avoid is None or not clashes(other, avoid, self.arch):
+                    return True
+        return False
+
     def _reason(self, alt: Alternative) -> str:
         versions = self.index.versions(alt.name)
         if not versions and not self.index.providers(alt.name):
             return f"no such package in {_where(self.index, self.arch)}"
+        blocked = next(self._blocked((alt,)), None)
+        if blocked is not None:
+            return self._blocked_reason(*blocked)
         if not versions:
             providers = self.index.providers(alt.name)
             offered = ", ".join(f"{r.name} (= {v})" if v else r.name for r, v in providers[:5])
@@ -285,6 +299,13 @@ class _Round:
             also = pins or (f"{held.version} already chosen" if held else "other constraints")
             return f"no version also satisfies {also} (available: {available})"
         return f"no version available (available: {available})"
+
+    def _blocked_reason(self, record: PackageRecord, clash: Clash | None) -> str:
+        if clash is None:  # only a ban keeps it out
+            return self.bans[(record.name, record.version)].reason
+        _, chain = self.why[clash.other.name]
+        return (f"{record.name} {record.version} conflicts with {clash.other.name} "
+                f"{clash.other.version}, {_chain_text(chain)} ({clash.detail(record)})")
 
 
 def _where(index: PackageIndex, arch: str) -> str:
@@ -312,17 +333,24 @@ def resolve(
     """Resolve ``requests`` and their dependencies to the packages to install, sorted by name.
 
     ``ignore`` names (real or virtual) count as satisfied without installing anything.
+    Raises ResolveError when the set cannot be satisfied, FormatError when a
+    record's relationship field cannot be parsed.
     """
     ignored = frozenset(ignore)
     groups = [parse_request(request, arch) for request in requests]
     for group in groups:
         _check_known(index, group, ignored, arch)
     pins: dict[str, list[_Pin]] = {}
+    bans: dict[tuple[str, str], _Ban] = {}
     for _ in range(_MAX_ROUNDS):
         try:
-            chosen = _Round(index, arch=arch, ignore=ignored, pins=pins).run(groups)
-        except _Conflict as conflict:
-            pins.setdefault(conflict.pin.alternative.name, []).append(conflict.pin)
+            chosen = _Round(index, arch=arch, ignore=ignored, pins=pins, bans=bans).run(groups)
+        except _Retry as retry:
+            lesson = retry.lesson
+            if isinstance(lesson, _Pin):
+                pins.setdefault(lesson.alternative.name, []).append(lesson)
+            else:
+                bans[(lesson.name, lesson.version)] = lesson
             continue
         return sorted(chosen.values(), key=lambda record: record.name)
     raise ResolveError(f"cannot resolve {', '.join(requests)}: too many conflicting constraints")

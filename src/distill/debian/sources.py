@@ -36,17 +36,22 @@ class Source:
 
     ``keyring`` is the Signed-By keyring file; ``None`` means :data:`DEBIAN_KEYRING`.
     Lists are accepted for ``suites`` and ``components`` and stored as tuples; a
-    trailing slash on ``uri`` is dropped.
+    trailing slash on ``uri`` and ``snapshot`` is dropped.
     """
 
     uri: str
     suites: tuple[str, ...]
     components: tuple[str, ...]
     keyring: Path | None = None
+    snapshot: str | None = None
+    """URL prefix of a snapshot archive of this repository (``snapshot:`` in
+    distill.yaml), for locked .debs the mirror no longer has; None when unset."""
 
     def __post_init__(self) -> None:
         # Normalise here so values straight from distill.yaml compare equal.
         object.__setattr__(self, "uri", self.uri.rstrip("/"))
+        if self.snapshot is not None:
+            object.__setattr__(self, "snapshot", self.snapshot.rstrip("/"))
         object.__setattr__(self, "suites", tuple(self.suites))
         object.__setattr__(self, "components", tuple(self.components))
         if self.keyring is not None:

@@ -7,10 +7,12 @@ variants add one more layer on top, :data:`BUSYBOX` (see :func:`image_chain`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from distill.errors import ConfigError
-from distill.flavors.generators import busybox_files, java_files, python_files
+from distill.flavors.environment import java_version_env
+from distill.flavors.generators import busybox_files, java_files, nodejs_files, python_files
 from distill.flavors.model import Flavor, GenerateContext, every_release, frozen_env
 from distill.rootfs.accounts import DEFAULT_GROUPS, DEFAULT_USERS, add_accounts
 from distill.rootfs.certificates import CA_BUNDLE_PATH, add_ca_bundle
@@ -46,6 +48,10 @@ _PYTHON_DROPPED = ("idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3/tes
                    "lib-dynload/_xxtestfuzz*", "lib-dynload/xxlimited*",
                    # nis (deprecated in 3.11, gone in 3.13) is the only user of libnsl2
                    "lib-dynload/nis.*")
+# python3-distutils depends on python3:any, the default-version package: its
+# /usr/bin/python3 link is written by python_files, the rest is the full
+# interpreter's tools (pydoc, pygettext) and dpkg.
+_PYTHON_DEFAULT_DEPS = frozenset({"python3"})
 # libnsl2 and libtirpc3 are needed only by Python 3.11's nis module (left out);
 # libtirpc3 pulls Kerberos (libgssapi-krb5-2, libkrb5-3, ...).
 _PYTHON_UNUSED_DEPS = frozenset({"libnsl2", "libtirpc3"})
@@ -54,6 +60,15 @@ _PYTHON_UNUSED_DEPS = frozenset({"libnsl2", "libtirpc3"})
 # iconv and ld.so stay.
 _LIBC_BIN_DROPPED = ("/usr/bin/localedef", "/usr/bin/ldd", "/usr/bin/tzselect",
                      "/usr/sbin/zic", "/usr/sbin/iconvconfig")
+# The java flavor takes libc-bin only for the C.utf8 locale (/usr/lib/locale/C.utf8),
+# which LANG=C.UTF-8 needs: without it the JVM falls back to ASCII for file names
+# (sun.jnu.encoding) and, on Java 17, for file contents (file.encoding). glibc
+# has no built-in C.UTF-8. Its programs and their configuration are left out.
+_LIBC_BIN_LOCALE_ONLY = ("/usr/bin/getconf", "/usr/bin/getent", "/usr/bin/iconv",
+                         "/usr/bin/ld.so", "/usr/bin/pldd", "/usr/bin/locale",
+                         "/usr/bin/zdump", "/usr/sbin/ldconfig", "/usr/share/libc-bin",
+                         "/etc/bindresvport.blacklist", "/etc/default/nss", "/etc/gai.conf",
+                         "/etc/ld.so.conf", "/etc/ld.so.conf.d")
 # glibc keeps its iconv charsets apart: gconv-modules lists the core ones (UTF-16,
 # UTF-32, UTF-7, UNICODE, ISO-8859-1/15, CP1252, ANSI_X3.110; UTF-8 and ASCII are
 # built in) and gconv-modules.d/gconv-modules-extra.conf the 240 others (CJK,
@@ -137,18 +152,23 @@ CC = Flavor(
 PYTHON_VERSIONS = MappingProxyType({"bookworm": "3.11", "trixie": "3.13"})
 
 
-def _python_packages(version: str) -> tuple[str, ...]:
+# Debian 12's libpython3.11-stdlib has only distutils/__init__.py and version.py;
+# python3-distutils has the rest (as on distroless). Python 3.13 has no distutils.
+_PYTHON_EXTRA = MappingProxyType({"bookworm": ("python3-distutils",), "trixie": ()})
+
+
+def _python_packages(release: str, version: str) -> tuple[str, ...]:
     # libc-bin brings /sbin/ldconfig: ctypes.util.find_library asks `ldconfig -p`,
     # which reads the /etc/ld.so.cache the generator writes.
     return (f"python{version}-minimal", f"libpython{version}-minimal",
-            f"libpython{version}-stdlib", "libc-bin")
+            f"libpython{version}-stdlib", "libc-bin", *_PYTHON_EXTRA[release])
 
 
 PYTHON3 = Flavor(
     name="python3",
     parent="cc",
-    packages=MappingProxyType({r: _python_packages(v) for r, v in PYTHON_VERSIONS.items()}),
-    ignore_deps=_SCRIPT_ONLY_DEPS | _INFO_DEPS | _PYTHON_UNUSED_DEPS,
+    packages=MappingProxyType({r: _python_packages(r, v) for r, v in PYTHON_VERSIONS.items()}),
+    ignore_deps=_SCRIPT_ONLY_DEPS | _INFO_DEPS | _PYTHON_UNUSED_DEPS | _PYTHON_DEFAULT_DEPS,
     env=frozen_env({"LANG": "C.UTF-8"}),
     entrypoint=("/usr/bin/python3",),
     generate=python_files,
@@ -164,22 +184,32 @@ NODEJS = Flavor(
     packages=every_release(("nodejs",)),
     ignore_deps=_SCRIPT_ONLY_DEPS | _NODE_TOOL_DEPS,
     entrypoint=("/usr/bin/node",),
+    generate=nodejs_files,
     drop_trees=("/usr/include",),
     drop_suffixes=(".a",),
 )
+
+# Drawing text: the JRE links freetype and harfbuzz (libfontmanager.so) and loads
+# fontconfig at run time, which needs its configuration and a font. Bookworm's JRE
+# depends on all of them; trixie's only recommends them.
+_JAVA_TEXT = ("libfreetype6", "libharfbuzz0b", "libfontconfig1", "fontconfig-config",
+              "fonts-dejavu-core")
 
 JAVA = Flavor(
     name="java",
     parent="base-nossl",
     packages=MappingProxyType({
-        "bookworm": ("openjdk-17-jre-headless",),
-        "trixie": ("openjdk-21-jre-headless",),
+        "bookworm": ("openjdk-17-jre-headless", "libc-bin"),
+        "trixie": ("openjdk-21-jre-headless", "libc-bin", *_JAVA_TEXT),
     }),
     data_packages=(CA_PACKAGE,),
     ignore_deps=_SCRIPT_ONLY_DEPS | _JAVA_SCRIPT_DEPS | _JAVA_DEVICE_DEPS,
+    env=frozen_env({"LANG": "C.UTF-8"}),
+    versioned_env=java_version_env,
     entrypoint=("/usr/bin/java", "-jar"),
     generate=java_files,
-    drop_trees=("/usr/include", *(f"/usr/lib/jvm/*/{d}" for d in _JAVA_DROPPED)),
+    drop_trees=("/usr/include", *(f"/usr/lib/jvm/*/{d}" for d in _JAVA_DROPPED),
+                *_LIBC_BIN_LOCALE_ONLY, *_LIBC_BIN_DROPPED),
     drop_suffixes=(".a",),
 )
 
@@ -237,12 +267,19 @@ def image_chain(name: str, variant: str) -> tuple[Flavor, ...]:
     return chain
 
 
-def flavor_env(name: str, variant: str = "latest") -> dict[str, str]:
+def flavor_env(name: str, variant: str = "latest", *,
+               versions: Mapping[str, str] | None = None) -> dict[str, str]:
     """The image environment of flavor ``name``: its ancestors' env, then its own
-    (and busybox's PATH for the debug variants)."""
+    (and busybox's PATH for the debug variants).
+
+    ``versions`` (resolved package name -> version) adds what the flavors derive
+    from them, such as java's ``JAVA_VERSION``.
+    """
     env: dict[str, str] = {}
     for flavor in image_chain(name, variant):
         env.update(flavor.env)
+        if versions is not None:
+            env.update(flavor.versioned_env(versions))
     return env
 
 

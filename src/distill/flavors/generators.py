@@ -14,12 +14,15 @@ from distill.rootfs.tree import FileTree, Kind
 
 JAVA_CACERTS_PATH = "/etc/ssl/certs/java/cacerts"
 LD_SO_CACHE_PATH = "/etc/ld.so.cache"
+NODE_DISTROLESS_PATH = "/nodejs/bin/node"
+"""Where distroless's nodejs images have node; programs and manifests written for them call it."""
 _CA_PACKAGE = "ca-certificates"
 
 
 def python_files(tree: FileTree, context: GenerateContext) -> None:
-    """``/usr/bin/python3`` (python3-minimal's link) and an ``/etc/ld.so.cache`` of
-    every library in the image, so ``ctypes.util.find_library`` works."""
+    """``/usr/bin/python3`` (python3-minimal's link) and ``/usr/bin/python`` (as on
+    distroless), and an ``/etc/ld.so.cache`` of every library in the image, so
+    ``ctypes.util.find_library`` works."""
     interpreters = sorted(
         path for path in tree.paths()
         if path.startswith("/usr/bin/python3.") and path.count(".") == 1
@@ -29,6 +32,7 @@ def python_files(tree: FileTree, context: GenerateContext) -> None:
         raise FormatError(f"flavor python3: expected one /usr/bin/python3.X, found "
                           f"{len(interpreters)}")
     tree.add_symlink("/usr/bin/python3", interpreters[0].removeprefix("/usr/bin/"))
+    tree.add_symlink("/usr/bin/python", "python3")
     add_layer_ld_cache(tree, context)
 
 
@@ -54,6 +58,13 @@ def java_files(tree: FileTree, context: GenerateContext) -> None:
     add_alternative_links(tree, jvm_alternatives(tree))
     bundle = ca_bundle(context.data[_CA_PACKAGE], context.extra_certificates)
     tree.add_file(JAVA_CACERTS_PATH, java_cacerts(bundle), mode=0o644)
+
+
+def nodejs_files(tree: FileTree, context: GenerateContext) -> None:
+    """``/nodejs/bin/node``, the path of node on distroless, linked to ``/usr/bin/node``."""
+    if tree.resolve("/usr/bin/node") is None:
+        raise FormatError("flavor nodejs: its packages have no /usr/bin/node")
+    tree.add_symlink(NODE_DISTROLESS_PATH, "../../usr/bin/node")
 
 
 def busybox_files(tree: FileTree, context: GenerateContext) -> None:

@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from distill.debian.deb import DebArchive
 from distill.errors import ConfigError
+from distill.flavors.environment import no_versioned_env
 from distill.rootfs import slim
 from distill.rootfs.certificates import PemFile
 from distill.rootfs.tree import FileTree
@@ -31,6 +32,7 @@ class GenerateContext:
 
 
 Generator = Callable[[FileTree, GenerateContext], None]
+VersionedEnv = Callable[[Mapping[str, str]], Mapping[str, str]]
 
 
 def no_files(tree: FileTree, context: GenerateContext) -> None:
@@ -56,6 +58,8 @@ class Flavor:
     """Dependencies that exist only for maintainer scripts; the resolver skips them."""
     env: Mapping[str, str] = field(default_factory=_frozen)
     """Environment this flavor sets (added to the parent's)."""
+    versioned_env: VersionedEnv = no_versioned_env
+    """Environment derived from the resolved packages' versions (name -> version)."""
     entrypoint: tuple[str, ...] = ()
     """The image's entrypoint unless a child flavor or the configuration sets one."""
     generate: Generator = no_files

@@ -6,6 +6,8 @@ Layout under the root folder::
     keys/<key>.json        cache key -> digest, size, diff_id, uncompressed size,
                            media type and the compressor that made the blob
     locks/<key>.lock       held while a key is being built
+    verified/<hex>         the blob's inode, size, mtime and ctime when its bytes
+                           last matched its digest
 
 A blob is streamed into a temporary file beside its final place, flushed to
 disk and renamed to its digest; the key file is written atomically after it.
@@ -16,24 +18,32 @@ A key whose blob is gone is a *remote-only* entry when the store was given
 ``remote_has`` (a check that the image's destination registry holds a digest):
 the layer is returned as is, its blob file absent, and a push skips it because
 the registry already has it. Without the check such a key is rebuilt.
+
+A cached blob is used only while its bytes match its digest: outputs never share
+its inode (they copy), but any tool may still edit the cache. Hashing every
+cached layer on every build would cost seconds, so the blob is hashed once and
+its stat (inode, size, mtime, ctime) recorded; while the stat is unchanged it is
+trusted (an edit, even one that restores the mtime, moves the ctime). A blob
+that no longer matches is deleted and its layer rebuilt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from filelock import FileLock
 
 from distill.errors import DistillError, FormatError
-from distill.fsutil import atomic_write_bytes
+from distill.fsutil import atomic_write_bytes, mkstemp_beside
 from distill.layers.compress import COMPRESSOR_ID, GzipHashWriter, LayerDigests
 from distill.layers.tarball import write_tar
 from distill.oci import media_types
+from distill.oci.blobs import file_digest
 from distill.oci.digest import check_digest, digest_hex, sha256_digest
 from distill.oci.model import Layer, canonical_json
 from distill.progress import SILENT, Progress
@@ -51,6 +61,7 @@ class LayerStore:
         self._blobs = root / "blobs" / "sha256"
         self._keys = root / "keys"
         self._locks = root / "locks"
+        self._stamps = root / "verified"
 
     def blob_path(self, digest: str) -> Path:
         """Where the blob with ``digest`` is (or would be) stored."""
@@ -89,13 +100,38 @@ class LayerStore:
         return layer if self._blob_usable(layer) else None
 
     def _blob_usable(self, layer: Layer) -> bool:
-        """The blob is here whole, or (remote-only entry) absent and held by the registry."""
+        """The blob is here and matches its digest, or (remote-only entry) is absent and
+        held by the registry."""
         try:
-            return layer.path.stat().st_size == layer.size
+            stat = layer.path.stat()
         except FileNotFoundError:
             return self._remote_has is not None and self._remote_has(layer.digest)
         except OSError:
             return False
+        return stat.st_size == layer.size and self._intact(layer.path, layer.digest, stat)
+
+    def _intact(self, path: Path, digest: str, stat: os.stat_result) -> bool:
+        """Whether the blob at ``path`` still has ``digest``; a damaged blob is deleted."""
+        stamp = self._stamps / digest_hex(digest)
+        try:
+            if stamp.read_text(encoding="ascii") == _stamp(stat):
+                return True
+        except OSError:
+            pass
+        try:
+            actual = file_digest(path)
+        except OSError:
+            return False
+        if actual != digest:
+            path.unlink(missing_ok=True)
+            return False
+        self._record_intact(path, digest)
+        return True
+
+    def _record_intact(self, path: Path, digest: str) -> None:
+        with contextlib.suppress(OSError):  # without a stamp the blob is hashed next time
+            atomic_write_bytes(self._stamps / digest_hex(digest),
+                               _stamp(path.stat()).encode("ascii"))
 
     def build(
         self,
@@ -140,8 +176,7 @@ class LayerStore:
 
     def _write_blob(self, tree: FileTree, *, mtime: int, progress: Progress) -> LayerDigests:
         self._blobs.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".layer.", suffix=".tmp", dir=self._blobs)
-        tmp = Path(tmp_name)
+        fd, tmp = mkstemp_beside(self._blobs / "layer")
         try:
             task = progress.task("writing layer", total=len(tree))
             with os.fdopen(fd, "wb") as handle:
@@ -150,8 +185,10 @@ class LayerStore:
                 digests = writer.finish()
                 handle.flush()
                 os.fsync(handle.fileno())
-            tmp.replace(self.blob_path(digests.digest))
+            target = self.blob_path(digests.digest)
+            tmp.replace(target)
             _fsync_dir(self._blobs)
+            self._record_intact(target, digests.digest)
             task.finish()
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -173,6 +210,10 @@ def _key_record(layer: Layer) -> bytes:
         "size": layer.size,
         "uncompressed_size": layer.uncompressed_size,
     })
+
+
+def _stamp(stat: os.stat_result) -> str:
+    return f"{stat.st_ino} {stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns}"
 
 
 def _fsync_dir(folder: Path) -> None:

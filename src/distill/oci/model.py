@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from distill.errors import TransportError
 from distill.oci import media_types
 from distill.oci.digest import sha256_digest
 
@@ -169,3 +170,14 @@ class ImageIndex:
 
 Artifact = Image | ImageIndex
 """What a build produces and a transport writes."""
+
+
+def image_for(artifact: Artifact, *, architecture: str) -> Image:
+    """The image of ``artifact`` for ``architecture`` (a single image is returned as it is)."""
+    if isinstance(artifact, Image):
+        return artifact
+    for image in artifact.images:
+        if image.platform.architecture == architecture:
+            return image
+    available = ", ".join(sorted({i.platform.architecture for i in artifact.images})) or "none"
+    raise TransportError(f"no image for {architecture} in the index (it has: {available})")

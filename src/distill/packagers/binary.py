@@ -16,19 +16,26 @@ import posixpath
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from distill.assembly.fingerprint import cache_key
 from distill.config import RELEASES, App, Config
 from distill.debian.contents import LibraryContents, load_contents
-from distill.debian.index import PackageIndex
-from distill.debian.repository import load_packages
+from distill.debian.index import PackageIndex, parse_version
+from distill.debian.repository import find_versions, load_packages
 from distill.debian.sources import Source, debian_sources_for, read_host_sources
 from distill.errors import ConfigError, DistillError
 from distill.flavors import lineage
+from distill.layers.fingerprint import cache_key
 from distill.packagers import AppLayer, LayerContext, PrepareContext
 from distill.packagers.elf import ElfInfo, read_elf, version_key
 from distill.rootfs.tree import FileTree
 
 AUTO_BASES: tuple[str, ...] = ("static", "base-nossl", "base", "cc")
+GLIBC_SONAMES = frozenset({
+    "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libresolv.so.2",
+    "libutil.so.1", "libanl.so.1", "libmvec.so.1", "libBrokenLocale.so.1", "libnss_files.so.2",
+    "libnss_dns.so.2", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1",
+})
+"""Libraries (and loaders) that Debian's libc6 ships in every release: a program that
+needs only these is placed without reading the release's Contents index."""
 """The bases ``base: auto`` chooses from, smallest first."""
 
 
@@ -100,13 +107,16 @@ class BinaryStep:
                                            progress=context.progress), arch=arch)
         _check_glibc(info, index, release=config.release, arch=arch,
                      custom_sources=bool(config.repositories), cache=cache)
-        contents = load_contents(context.sources, arch=arch, cache=cache,
-                                 progress=context.progress)
         sonames = list(info.needed)
         if info.interpreter is not None:
             sonames.append(posixpath.basename(info.interpreter))
+        if all(soname in GLIBC_SONAMES for soname in sonames):
+            return ["libc6"]  # no need for the (large) Contents index
+        contents = load_contents(context.sources, arch=arch, cache=cache,
+                                 progress=context.progress)
         return list(dict.fromkeys(
-            _provider(info, soname, contents, index, release=config.release)
+            "libc6" if soname in GLIBC_SONAMES
+            else _provider(info, soname, contents, index, release=config.release)
             for soname in sonames
         ))
 
@@ -159,9 +169,12 @@ def _provider(info: ElfInfo, soname: str, contents: LibraryContents, index: Pack
 def glibc_version(index: PackageIndex) -> str | None:
     """The upstream glibc version of the newest libc6 in ``index`` (``"2.36"``), or None."""
     versions = index.versions("libc6")
-    if not versions:
-        return None
-    upstream = versions[0].version.split(":", 1)[-1].split("-", 1)[0]
+    return _upstream_glibc(versions[0].version) if versions else None
+
+
+def _upstream_glibc(version: str) -> str:
+    """``"2.36-9+deb12u10"`` -> ``"2.36"``."""
+    upstream = version.split(":", 1)[-1].split("-", 1)[0]
     return ".".join(upstream.split(".")[:2])
 
 
@@ -179,15 +192,20 @@ def _check_glibc(info: ElfInfo, index: PackageIndex, *, release: str, arch: str,
 
 
 def _newer_release_hint(needed: str, release: str, *, arch: str, cache: Path) -> str:
-    """``"; trixie has glibc 2.41 (use --release trixie)"``, or "" when none is newer."""
+    """``"; trixie has glibc 2.41 (use --release trixie)"``, or "" when none is newer.
+
+    Only each later release's libc6 versions are read from its Packages indexes.
+    """
     later: Sequence[str] = RELEASES[RELEASES.index(release) + 1:]
     for candidate in later:
         try:
             sources: list[Source] = debian_sources_for(read_host_sources(), candidate)
-            index = PackageIndex(load_packages(sources, arch=arch, cache=cache), arch=arch)
+            versions = find_versions(sources, name="libc6", arch=arch, cache=cache)
         except DistillError:
             return ""
-        have = glibc_version(index)
-        if have is not None and version_key(needed) <= version_key(have):
+        if not versions:
+            continue
+        have = _upstream_glibc(max(versions, key=parse_version))
+        if version_key(needed) <= version_key(have):
             return f"; {candidate} has glibc {have} (use --release {candidate})"
     return ""

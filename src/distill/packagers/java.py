@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from distill.assembly.fingerprint import cache_key
 from distill.config import App, Config
 from distill.errors import ConfigError
+from distill.layers.fingerprint import cache_key
 from distill.packagers import AppLayer, LayerContext, PrepareContext
 from distill.rootfs.tree import FileTree
 

@@ -25,10 +25,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from distill.assembly.fingerprint import cache_key
 from distill.config import App, Config
 from distill.errors import ConfigError, DistillError
 from distill.fsutil import atomic_dir
+from distill.layers.fingerprint import cache_key
 from distill.packagers import AppLayer, LayerContext, PrepareContext
 from distill.rootfs.tree import FileTree
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-from distill.assembly.fingerprint import cache_key
 from distill.config import Config, Healthcheck
 from distill.errors import ConfigError
+from distill.layers.fingerprint import cache_key
 from distill.packagers import AppLayer, LayerContext, PrepareContext
 from distill.rootfs.tree import FileTree
 

@@ -15,10 +15,10 @@ project), ``python3 -m app.module``, or the project's only console script.
 
 from __future__ import annotations
 
-from distill.assembly.fingerprint import cache_key
 from distill.config import App, Config
 from distill.errors import ConfigError
 from distill.flavors.catalog import PYTHON_VERSIONS
+from distill.layers.fingerprint import cache_key
 from distill.packagers import AppLayer, LayerContext, PrepareContext
 from distill.packagers.python_bytecode import Interpreter, add_bytecode, interpreter_for
 from distill.packagers.python_install import PREFIX, install_wheel, site_dir

@@ -1,21 +1,22 @@
 """The project's own layer: its files under ``app.dst``, importable from anywhere.
 
 The project is installed natively, without running its build backend: its
-folder is copied to ``dst`` (without VCS folders, virtual environments, caches
-and build output), a ``.pth`` file in dist-packages puts its import root on
-``sys.path``, and when ``pyproject.toml`` has a ``[project]`` table a dist-info
-(METADATA, entry_points.txt, RECORD) and its console scripts are written, so
+folder is copied to ``dst`` (without VCS folders, virtual environments, caches,
+its top-level build output and what its .gitignore and .dockerignore exclude),
+a ``.pth`` file in dist-packages puts its import root on ``sys.path``, and
+when ``pyproject.toml`` has a ``[project]`` table a dist-info (METADATA,
+entry_points.txt, RECORD) and its console scripts are written, so
 ``importlib.metadata`` sees the project as it sees its dependencies.
 """
 
 from __future__ import annotations
 
-import os
 import posixpath
 import stat
 from pathlib import Path
 
 from distill.errors import ConfigError
+from distill.packagers.project_ignore import project_entries
 from distill.packagers.python_install import (
     INSTALLER,
     Installed,
@@ -26,27 +27,22 @@ from distill.packagers.python_install import (
 from distill.packagers.python_project import Project
 from distill.rootfs.tree import FileTree
 
-EXCLUDED_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".venv", "venv", "__pycache__", ".mypy_cache", ".pytest_cache",
-    ".ruff_cache", ".tox", ".nox", "node_modules", "build", "dist", ".idea", ".vscode",
-})
-EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
-
 
 def project_files(project: Project, *, dst: str) -> FileTree:
-    """The project folder's files under ``dst`` (root-owned, read-only to others)."""
+    """The project folder's files under ``dst`` (root-owned, read-only to others).
+
+    What is left out (VCS folders, caches, virtual environments, the project's
+    own build output, what its .gitignore and .dockerignore exclude) is decided
+    by :func:`~distill.packagers.project_ignore.project_entries`.
+    """
     tree = FileTree()
     tree.add_dir(dst)
-    for folder, dirs, files in os.walk(project.root):
-        dirs[:] = sorted(d for d in dirs
-                         if d not in EXCLUDED_DIRS and not d.endswith(EXCLUDED_SUFFIXES))
-        relative = Path(folder).relative_to(project.root).as_posix()
-        base = dst if relative == "." else posixpath.join(dst, relative)
-        for name in dirs:
-            tree.add_dir(posixpath.join(base, name))
-        for name in sorted(files):
-            if not name.endswith(EXCLUDED_SUFFIXES):
-                _add_file(tree, Path(folder) / name, posixpath.join(base, name))
+    for entry in project_entries(project.root, import_root=project.import_root):
+        path = posixpath.join(dst, entry.relative)
+        if entry.is_dir:
+            tree.add_dir(path)
+        else:
+            _add_file(tree, project.root / entry.relative, path)
     return tree
 
 

@@ -136,7 +136,8 @@ class FileTree:
         h = hashlib.sha256()
         for e in self:
             h.update(
-                f"{e.path}\0{e.kind.value}\0{e.mode:o}\0{e.uid}\0{e.gid}\0{e.target}\0{e.size}\0".encode()
+                f"{e.path}\0{e.kind.value}\0{e.mode:o}\0{e.uid}\0{e.gid}\0{e.target}\0{e.size}\0"
+                .encode("utf-8", "surrogateescape")
             )
             if e.kind is Kind.FILE:
                 h.update(e.data)

@@ -1,20 +1,19 @@
 """Image sources and sinks, one module per transport, chosen by a :class:`Reference`.
 
-``write_artifact`` and ``read_artifact`` dispatch on the reference's transport;
-the modules (``oci_layout``, ``oci_archive``, ``docker_archive``,
-``docker_daemon``, ``registry``) hold the formats. Each is imported only when
-a reference needs it, so a build pays start-up time only for its own sinks.
+Every transport module implements :class:`~distill.transports.protocol.Transport`
+(``write_reference`` and ``read_reference``); :data:`MODULES` maps each scheme
+to its module, which is imported only when a reference needs it, so a build
+pays start-up time only for its own sinks.
 """
 
 from __future__ import annotations
 
-import platform as host
+import importlib
 from pathlib import Path
+from typing import cast
 
-from distill.errors import TransportError
-from distill.oci.model import Artifact, Image
-from distill.progress import SILENT, Progress
-from distill.transports.reference import (
+from distill.oci.model import Artifact
+from distill.oci.reference import (
     DOCKER,
     DOCKER_ARCHIVE,
     DOCKER_DAEMON,
@@ -24,76 +23,41 @@ from distill.transports.reference import (
     Reference,
     parse_reference,
 )
+from distill.progress import SILENT, Progress
+from distill.transports.platforms import host_architecture
+from distill.transports.protocol import Transport, pick_image
 
 __all__ = [
+    "MODULES",
     "TRANSPORTS",
     "Reference",
+    "Transport",
     "host_architecture",
     "parse_reference",
     "pick_image",
     "read_artifact",
+    "transport_for",
     "write_artifact",
 ]
 
-_MACHINES = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv7l": "arm",
-    "i686": "386",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
+MODULES: dict[str, str] = {
+    OCI: "distill.transports.oci_layout",
+    OCI_ARCHIVE: "distill.transports.oci_archive",
+    DOCKER_ARCHIVE: "distill.transports.docker_archive",
+    DOCKER_DAEMON: "distill.transports.docker_daemon",
+    DOCKER: "distill.transports.registry",
 }
+"""Scheme -> the module that reads and writes it."""
 
 
-def host_architecture() -> str:
-    """The OCI architecture name of this machine (amd64, arm64, ...)."""
-    machine = host.machine().lower()
-    return _MACHINES.get(machine, machine)
-
-
-def pick_image(artifact: Artifact, *, architecture: str | None = None) -> Image:
-    """The image of ``artifact`` for ``architecture`` (default: this machine's)."""
-    if isinstance(artifact, Image):
-        return artifact
-    wanted = architecture or host_architecture()
-    for image in artifact.images:
-        if image.platform.architecture == wanted:
-            return image
-    available = ", ".join(sorted({i.platform.architecture for i in artifact.images})) or "none"
-    raise TransportError(f"no image for {wanted} in the index (it has: {available})")
+def transport_for(ref: Reference) -> Transport:
+    """The transport module of ``ref``'s scheme."""
+    return cast(Transport, importlib.import_module(MODULES[ref.transport]))
 
 
 def write_artifact(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
     """Write ``artifact`` to ``ref``; single-image sinks take the host's platform."""
-    if ref.transport == OCI:
-        from distill.transports import oci_layout
-
-        oci_layout.write(artifact, _path(ref), tag=ref.tag)
-    elif ref.transport == OCI_ARCHIVE:
-        from distill.transports import oci_archive
-
-        oci_archive.write(artifact, _path(ref), tag=ref.tag)
-    elif ref.transport == DOCKER_ARCHIVE:
-        from distill.transports import docker_archive
-
-        names = [f"{ref.name}:{ref.tag}"] if ref.name else []
-        docker_archive.write(pick_image(artifact), _path(ref), names=names, progress=progress)
-    elif ref.transport == DOCKER_DAEMON:
-        from distill.transports import docker_daemon
-
-        name, tag = ref.name or "", ref.tag or "latest"
-        docker_daemon.write(pick_image(artifact), name=name, tag=tag, progress=progress)
-    elif ref.transport == DOCKER:
-        from distill.transports import registry
-
-        host, repository = registry.split_name(ref.name or "")
-        registry.push(artifact, host=host, repository=repository, tag=ref.tag or "latest",
-                      progress=progress)
-    else:
-        raise TransportError(f"cannot write {ref}: unknown transport {ref.transport!r}")
+    transport_for(ref).write_reference(artifact, ref, progress=progress)
 
 
 def read_artifact(ref: Reference, work_dir: Path, *, check_diff_ids: bool = True) -> Artifact:
@@ -104,29 +68,5 @@ def read_artifact(ref: Reference, work_dir: Path, *, check_diff_ids: bool = True
     config's diff_ids (what ``validate`` wants); a copy, like skopeo's, can
     leave it off since the compressed digests already pin the content.
     """
-    if ref.transport == OCI:
-        from distill.transports import oci_layout
-
-        return oci_layout.read(_path(ref), tag=ref.tag, check_diff_ids=check_diff_ids)
-    if ref.transport == OCI_ARCHIVE:
-        from distill.transports import oci_archive
-
-        return oci_archive.read(_path(ref), tag=ref.tag, work_dir=work_dir)
-    if ref.transport == DOCKER_ARCHIVE:
-        from distill.transports import docker_archive
-
-        name = f"{ref.name}:{ref.tag}" if ref.name else None
-        return docker_archive.read(_path(ref), work_dir, name=name)
-    if ref.transport == DOCKER:
-        from distill.transports import registry
-
-        host, repository = registry.split_name(ref.name or "")
-        return registry.pull(host=host, repository=repository, tag=ref.tag or "latest",
-                             work_dir=work_dir, check_diff_ids=check_diff_ids)
-    raise TransportError(f"cannot read {ref}: reading from {ref.transport} is not supported")
-
-
-def _path(ref: Reference) -> Path:
-    if ref.path is None:
-        raise TransportError(f"image reference {ref} has no path")
-    return ref.path
+    return transport_for(ref).read_reference(ref, work_dir=work_dir,
+                                             check_diff_ids=check_diff_ids)

@@ -17,19 +17,21 @@ import contextlib
 import hashlib
 import json
 import tarfile
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from distill.errors import FormatError, IntegrityError, TransportError
-from distill.fsutil import atomic_writer
+from distill.fsutil import atomic_writer, write_failure
 from distill.oci import media_types
 from distill.oci.blobs import READ_ERRORS, open_layer_tar
-from distill.oci.digest import digest_hex
-from distill.oci.model import Image, Layer, Platform, canonical_json
+from distill.oci.digest import chain_ids, digest_hex
+from distill.oci.model import Artifact, Image, Layer, Platform, canonical_json
+from distill.oci.reference import Reference
 from distill.progress import SILENT, Progress, Task
+from distill.transports.protocol import need_path, pick_image
+from distill.transports.unpack import read_unpacked
 
 _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -48,18 +50,6 @@ class Member:
     size: int
     data: bytes | None = None
     layer: Layer | None = None
-
-
-def chain_ids(diff_ids: Sequence[str]) -> list[str]:
-    """The layer chain IDs for ``diff_ids``, as Docker's layer store names them."""
-    chain: list[str] = []
-    for diff_id in diff_ids:
-        if not chain:
-            chain.append(diff_id)
-        else:
-            joined = f"{chain[-1]} {diff_id}".encode()
-            chain.append("sha256:" + hashlib.sha256(joined).hexdigest())
-    return chain
 
 
 def members(image: Image, *, names: Sequence[str], omit_layers: int = 0) -> tuple[Member, ...]:
@@ -110,7 +100,7 @@ def write(image: Image, path: Path, *, names: Sequence[str], progress: Progress 
         with atomic_writer(path) as out:
             write_members(plan, out, progress=progress)
     except OSError as exc:
-        raise TransportError(f"cannot write docker archive {path}: {exc}") from exc
+        raise TransportError(write_failure(path, exc)) from exc
 
 
 def archive_size(plan: Sequence[Member]) -> int:
@@ -166,7 +156,10 @@ def _write_body(out: BinaryIO, member: Member, task: Task) -> int:
     with _layer_tar(layer.path, layer.media_type) as stream:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
-            written += _write(out, chunk, task)
+            try:
+                written += _write(out, chunk, task)
+            except OSError as exc:  # the output's error, not the layer's: keep it apart
+                raise _OutputError(exc) from exc
             if written > member.size:
                 break
     if written != member.size or f"sha256:{digest.hexdigest()}" != layer.diff_id:
@@ -174,11 +167,22 @@ def _write_body(out: BinaryIO, member: Member, task: Task) -> int:
     return written + _write(out, bytes(_padded(written) - written), task)
 
 
+class _OutputError(Exception):
+    """Writing the archive failed while a layer was being read (unwrapped below)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @contextlib.contextmanager
 def _layer_tar(path: Path, media_type: str) -> Iterator[IO[bytes]]:
+    """The layer's tar stream; read errors name the layer, write errors stay OSError."""
     try:
         with open_layer_tar(path, media_type) as stream:
             yield stream
+    except _OutputError as exc:
+        raise exc.error from None
     except (FormatError, *READ_ERRORS) as exc:
         raise TransportError(f"cannot read layer {path}: {exc}") from exc
 
@@ -193,12 +197,11 @@ def read(path: Path, work_dir: Path, *, name: str | None = None) -> Image:
     layers point at the layer files there (uncompressed ``OCI_LAYER`` layers, or
     gzip/zstd layers as stored), so they live as long as ``work_dir`` does.
     """
-    root = Path(tempfile.mkdtemp(prefix="docker-archive.", dir=work_dir))
-    try:
-        with tarfile.open(path, mode="r:") as tar:
-            tar.extractall(root, filter="data")
-    except (OSError, tarfile.TarError) as exc:
-        raise TransportError(f"cannot unpack docker archive {path}: {exc}") from exc
+    return read_unpacked(path, work_dir, kind="docker archive",
+                         read=lambda root: _read_unpacked(path, root, name=name))
+
+
+def _read_unpacked(path: Path, root: Path, *, name: str | None) -> Image:
     entry = _select(_load_json(root / "manifest.json", path), path=path, name=name)
     config_bytes = _file(root, str(entry.get("Config", "")), path).read_bytes()
     config = json.loads(config_bytes)
@@ -272,3 +275,15 @@ def _read_layer(file: Path, diff_id: str) -> Layer:
         path=file,
         media_type=media_type,
     )
+
+
+def write_reference(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
+    """``docker-archive:PATH[:NAME:TAG]``: the image for this machine's platform."""
+    names = [f"{ref.name}:{ref.tag}"] if ref.name else []
+    write(pick_image(artifact), need_path(ref), names=names, progress=progress)
+
+
+def read_reference(ref: Reference, *, work_dir: Path, check_diff_ids: bool = True) -> Artifact:
+    """``docker-archive:PATH[:NAME:TAG]``: unpacked into ``work_dir``."""
+    name = f"{ref.name}:{ref.tag}" if ref.name else None
+    return read(need_path(ref), work_dir, name=name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +21,11 @@ from typing import Any
 import httpx
 
 from distill.errors import TransportError
-from distill.oci.model import Image
+from distill.oci.model import Artifact, Image
+from distill.oci.reference import Reference
 from distill.progress import SILENT, Progress
 from distill.transports import docker_archive
+from distill.transports.protocol import pick_image
 
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
 _BASE_URL = "http://localhost"
@@ -217,3 +220,52 @@ def _image_id(client: httpx.Client, ref: str, *, expected: str) -> str:
     if image_id != expected:
         raise TransportError(f"Docker engine has {ref} as {image_id}, expected {expected}")
     return image_id
+
+
+def write_reference(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
+    """``docker-daemon:NAME[:TAG]``: the image for this machine's platform."""
+    write(pick_image(artifact), name=ref.name or "", tag=ref.tag or "latest", progress=progress)
+
+
+def read_reference(ref: Reference, *, work_dir: Path, check_diff_ids: bool = True) -> Artifact:
+    """``docker-daemon:NAME[:TAG]``: see :func:`read`."""
+    return read(name=ref.name or "", tag=ref.tag or "latest", work_dir=work_dir)
+
+
+def read(*, name: str, tag: str, work_dir: Path) -> Image:
+    """The engine's image ``name:tag``, saved by the engine as a docker archive into
+    ``work_dir`` and read from there (every layer checked against the config's diff_ids)."""
+    reference = f"{name}:{tag}"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with _client() as client:
+        _ping(client)
+        if client.get(f"/images/{reference}/json").status_code == 404:
+            raise TransportError(f"the Docker engine at {socket_path()} has no image {reference}")
+        archive = _save(client, reference, work_dir)
+    try:
+        return docker_archive.read(archive, work_dir, name=reference)
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def _save(client: httpx.Client, reference: str, work_dir: Path) -> Path:
+    """``GET /images/NAME:TAG/get`` streamed into a file in ``work_dir``."""
+    handle, name = tempfile.mkstemp(prefix="docker-daemon.", suffix=".tar", dir=work_dir)
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out, client.stream(
+                "GET", "/images/get", params={"names": reference}) as response:
+            if response.status_code != 200:
+                response.read()
+                raise TransportError(f"Docker engine at {socket_path()}: cannot save "
+                                     f"{reference}: HTTP {response.status_code} {response.text}")
+            for chunk in response.iter_bytes(_CHUNK):
+                out.write(chunk)
+    except httpx.HTTPError as exc:
+        path.unlink(missing_ok=True)
+        raise TransportError(f"Docker engine at {socket_path()}: cannot save {reference}: {exc}"
+                             ) from exc
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path

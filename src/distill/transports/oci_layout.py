@@ -4,21 +4,31 @@ Writing a new layout builds it in a temporary folder renamed into place. Writing
 into an existing layout adds (or replaces) the entry with the same tag and keeps
 the others, as skopeo does: blobs are written first, each atomically, and
 ``index.json`` is replaced last, so a failure leaves the old index intact.
-Layer blobs are hard-linked from the layer files when possible, else copied.
+A blob already in an existing layout is kept only when its bytes match its digest.
+
+Layer blobs are copied (reflinked where the file system can), never hard-linked:
+any tool may rewrite a layout, and a shared inode would carry the edit into the
+layer cache. A copy hashes the bytes it reads, so a layer file that no longer
+matches its digest is refused instead of written. Files and folders follow the
+umask. A ``path`` that is a symbolic link is written through.
 """
 
 from __future__ import annotations
 
-import errno
+import hashlib
 import json
-import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from distill.errors import FormatError, IntegrityError, TransportError
-from distill.fsutil import atomic_dir, atomic_write_bytes, atomic_writer
+from distill.fsutil import (
+    atomic_dir,
+    atomic_write_bytes,
+    atomic_writer,
+    try_reflink,
+    write_failure,
+)
 from distill.oci import media_types
 from distill.oci.blobs import file_digest, measure_blob, size_hint
 from distill.oci.digest import digest_hex, sha256_digest
@@ -31,6 +41,9 @@ from distill.oci.model import (
     Platform,
     canonical_json,
 )
+from distill.oci.reference import Reference
+from distill.progress import SILENT, Progress
+from distill.transports.protocol import need_path
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_FILE = "oci-layout"
@@ -48,12 +61,55 @@ def write(artifact: Artifact, path: Path, *, tag: str | None) -> None:
         raise TransportError(f"{path} exists and is not an OCI image layout")
     try:
         with atomic_dir(path) as tmp:
-            tmp.chmod(0o755)
             _write_blobs(artifact, tmp, fresh=True)
-            _write_file(tmp / LAYOUT_FILE, LAYOUT_BYTES, fresh=True)
-            _write_file(tmp / "index.json", _top_index([], artifact, tag), fresh=True)
+            (tmp / LAYOUT_FILE).write_bytes(LAYOUT_BYTES)
+            (tmp / "index.json").write_bytes(top_index([], artifact, tag))
     except OSError as exc:
-        raise TransportError(f"cannot write OCI layout {path}: {exc}") from exc
+        raise TransportError(write_failure(path, exc)) from exc
+
+
+def layout_blobs(artifact: Artifact) -> dict[str, bytes | Layer]:
+    """Every blob of ``artifact``'s layout by digest hex: bytes, or the layer to copy."""
+    blobs: dict[str, bytes | Layer] = {}
+    for image in _images(artifact):
+        for layer in image.layers:
+            blobs[digest_hex(layer.digest)] = layer
+        for data in (image.config_bytes, image.manifest_bytes()):
+            blobs[digest_hex(sha256_digest(data))] = data
+    if isinstance(artifact, ImageIndex):
+        data = artifact.index_bytes()
+        blobs[digest_hex(sha256_digest(data))] = data
+    return blobs
+
+
+def copy_layer(layer: Layer, out: BinaryIO) -> None:
+    """Copy ``layer``'s blob into the empty file ``out``, checking its digest and size.
+
+    A reflink is trusted (the layer file was checked when it was read or
+    cached); a copy hashes what it reads. Errors writing ``out`` stay OSError;
+    errors reading the layer become TransportError naming the layer file.
+    """
+    try:
+        source = layer.path.open("rb")
+    except OSError as exc:
+        raise TransportError(f"cannot read layer {layer.path}: {exc}") from exc
+    with source:
+        if try_reflink(source, out):
+            return
+        hasher, size = hashlib.sha256(), 0
+        while chunk := _read(source, layer.path):
+            hasher.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    if (f"sha256:{hasher.hexdigest()}", size) != (layer.digest, layer.size):
+        raise IntegrityError(f"layer file {layer.path} does not match its digest {layer.digest}")
+
+
+def _read(source: BinaryIO, path: Path) -> bytes:
+    try:
+        return source.read(_CHUNK)
+    except OSError as exc:
+        raise TransportError(f"cannot read layer {path}: {exc}") from exc
 
 
 def read(path: Path, *, tag: str | None, check_diff_ids: bool = True) -> Artifact:
@@ -101,58 +157,38 @@ def _add_to_layout(artifact: Artifact, path: Path, *, tag: str | None) -> None:
     try:
         existing = _read_index_json(path).get("manifests", [])
         _write_blobs(artifact, path, fresh=False)
-        atomic_write_bytes(path / "index.json", _top_index(existing, artifact, tag))
+        atomic_write_bytes(path / "index.json", top_index(existing, artifact, tag))
     except OSError as exc:
-        raise TransportError(f"cannot write OCI layout {path}: {exc}") from exc
+        raise TransportError(write_failure(path, exc)) from exc
 
 
 def _write_blobs(artifact: Artifact, root: Path, *, fresh: bool) -> None:
     blobs = root / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
-    if fresh:
-        blobs.parent.chmod(0o755)
-        blobs.chmod(0o755)
-    for image in _images(artifact):
-        for layer in image.layers:
-            _put_layer(layer, blobs / digest_hex(layer.digest))
-        _put_bytes(image.config_bytes, blobs, fresh=fresh)
-        _put_bytes(image.manifest_bytes(), blobs, fresh=fresh)
-    if isinstance(artifact, ImageIndex):
-        _put_bytes(artifact.index_bytes(), blobs, fresh=fresh)
+    for name, content in layout_blobs(artifact).items():
+        target = blobs / name
+        if not fresh and _holds(target, content):
+            continue
+        # a fresh layout appears whole when its folder is renamed; an existing one
+        # is read by others meanwhile, so each blob lands atomically there
+        with (target.open("wb") if fresh else atomic_writer(target)) as out:
+            if isinstance(content, Layer):
+                copy_layer(content, out)
+            else:
+                out.write(content)
 
 
-def _put_bytes(data: bytes, blobs: Path, *, fresh: bool) -> None:
-    target = blobs / digest_hex(sha256_digest(data))
-    if not target.exists():
-        _write_file(target, data, fresh=fresh)
-
-
-def _write_file(target: Path, data: bytes, *, fresh: bool) -> None:
-    if fresh:
-        target.write_bytes(data)
-    else:
-        atomic_write_bytes(target, data)
-    target.chmod(0o644)
-
-
-def _put_layer(layer: Layer, target: Path) -> None:
-    if target.exists() and target.stat().st_size == layer.size:
-        return
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+def _holds(target: Path, content: bytes | Layer) -> bool:
+    """Whether the existing blob ``target`` has the right bytes (size, then digest)."""
+    size = content.size if isinstance(content, Layer) else len(content)
     try:
-        os.link(layer.path, tmp)
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-            raise
-        with atomic_writer(target) as out, layer.path.open("rb") as src:
-            shutil.copyfileobj(src, out, _CHUNK)
-        target.chmod(0o644)
-        return
-    tmp.replace(target)
+        return target.stat().st_size == size and file_digest(target) == f"sha256:{target.name}"
+    except OSError:
+        return False
 
 
-def _top_index(existing: list[dict[str, Any]], artifact: Artifact, tag: str | None) -> bytes:
+def top_index(existing: list[dict[str, Any]], artifact: Artifact, tag: str | None) -> bytes:
+    """The layout's ``index.json``: the ``existing`` entries plus ``artifact`` under ``tag``."""
     if isinstance(artifact, ImageIndex):
         data = artifact.index_bytes()
         entry = Descriptor(media_types.OCI_INDEX, sha256_digest(data), len(data)).to_json()
@@ -327,3 +363,11 @@ def _file_digest(path: Path) -> str | None:
         return None
 
 
+def write_reference(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
+    """``oci:PATH[:TAG]``: see :func:`write`."""
+    write(artifact, need_path(ref), tag=ref.tag)
+
+
+def read_reference(ref: Reference, *, work_dir: Path, check_diff_ids: bool = True) -> Artifact:
+    """``oci:PATH[:TAG]``: read where it is (``work_dir`` is not needed)."""
+    return read(need_path(ref), tag=ref.tag, check_diff_ids=check_diff_ids)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from distill.assembly.pipeline import BuildResult, build
+from distill.api import BuildResult, build
 from distill.config import Config, parse_config
 from distill.layers.store import LayerStore
 from distill.transports import parse_reference

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from distill.assembly.pipeline import build, lock
+from distill.api import build, lock
 from distill.cli.main import main
 from distill.config import Config, parse_config
 from distill.errors import ConfigError, LockError

@@ -7,6 +7,11 @@ credentials from Docker's config and helpers (:mod:`.auth`); :func:`push` and
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from distill.oci.model import Artifact
+from distill.oci.reference import Reference
+from distill.progress import SILENT, Progress
 from distill.transports.registry.auth import Credentials, load_credentials, store_credentials
 from distill.transports.registry.client import RegistryClient
 from distill.transports.registry.known import registry_has_blob
@@ -39,3 +44,16 @@ def split_name(name: str) -> tuple[str, str]:
             f"registry reference {name!r} names no registry host; write docker://HOST/{name}"
         )
     return host, repository
+
+
+def write_reference(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
+    """``docker://HOST/REPO[:TAG]``: push the image or index, every blob the registry lacks."""
+    host, repository = split_name(ref.name or "")
+    push(artifact, host=host, repository=repository, tag=ref.tag or "latest", progress=progress)
+
+
+def read_reference(ref: Reference, *, work_dir: Path, check_diff_ids: bool = True) -> Artifact:
+    """``docker://HOST/REPO[:TAG]``: pull into ``work_dir``, every blob checked."""
+    host, repository = split_name(ref.name or "")
+    return pull(host=host, repository=repository, tag=ref.tag or "latest", work_dir=work_dir,
+                check_diff_ids=check_diff_ids)

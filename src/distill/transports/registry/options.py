@@ -7,10 +7,19 @@ loopback hosts and the hosts named insecure (``--insecure-registry`` or the
 comma-separated ``$DISTILL_INSECURE_REGISTRIES``). Such a host is first tried
 over the scheme it answered on last time, else plain HTTP when it was named
 insecure, else HTTPS; a failure that shows the other scheme is spoken switches once.
+
+A registry that accepts connections and never answers must not hang a build:
+each wait for bytes (connecting, reading, writing) is bounded by ``timeout``,
+and an operation whose attempts got no answer at all for ``silence`` seconds in
+total gives up, whatever retries are left. With the defaults a dead registry
+ends an operation in about 30 s (at most ``silence + timeout``); a transfer that
+moves bytes is never cut, however long it takes. ``$DISTILL_REGISTRY_TIMEOUT``
+sets ``timeout`` (and ``silence`` to twice it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import ssl
@@ -35,7 +44,10 @@ class RegistryOptions:
     backoff: float = 0.5
     """First wait in seconds; doubles on each retry unless the registry says Retry-After."""
     max_backoff: float = 30.0
-    timeout: float = 120.0
+    timeout: float = 15.0
+    """Seconds to wait for a connection or for the next bytes of an answer."""
+    silence: float = 30.0
+    """Seconds of attempts that got no answer after which an operation gives up."""
     chunk_size: int = 64 * MiB
     """Blobs larger than this are uploaded in chunks of this size."""
     parallel: int = 4
@@ -51,11 +63,15 @@ class RegistryOptions:
         env_hosts = os.environ.get("DISTILL_INSECURE_REGISTRIES", "")
         hosts = {h.strip() for h in env_hosts.split(",") if h.strip()} | set(insecure_hosts)
         certs = os.environ.get("DISTILL_CERTS_D")
-        return cls(
+        timeout = _seconds(os.environ.get("DISTILL_REGISTRY_TIMEOUT", ""))
+        options = cls(
             ca_file=ca_file or (Path(env_ca) if env_ca else None),
             insecure_hosts=frozenset(hosts),
             certs_dir=Path(certs) if certs else DEFAULT_CERTS_DIR,
         )
+        if timeout is None:
+            return options
+        return dataclasses.replace(options, timeout=timeout, silence=2 * timeout)
 
     def ca_for(self, host: str) -> Path | None:
         """The CA file to trust for ``host``, if any."""
@@ -78,6 +94,19 @@ class RegistryOptions:
     def allows_plain_http(self, host: str) -> bool:
         """Whether ``host`` may be reached over plain HTTP when HTTPS fails."""
         return host in self.insecure_hosts or is_loopback(host)
+
+
+def _seconds(value: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 3600:
+        raise ConfigError(f"DISTILL_REGISTRY_TIMEOUT must be seconds between 0 and 3600, "
+                          f"not {value!r}")
+    return seconds
 
 
 def is_loopback(host: str) -> bool:

@@ -23,6 +23,7 @@ class DestinationBlobs:
         self._destinations = tuple(destinations)
         self._options = options
         self._clients: dict[str, RegistryClient] = {}
+        self._unreachable = False
 
     def __enter__(self) -> DestinationBlobs:
         return self
@@ -31,12 +32,13 @@ class DestinationBlobs:
         self.close()
 
     def __call__(self, digest: str) -> bool:
-        if not self._destinations:
+        if not self._destinations or self._unreachable:
             return False
         try:
             return all(self._client(host).blob_exists(repository, digest)
                        for host, repository in self._destinations)
         except DistillError:
+            self._unreachable = True  # ask it no more: each question would wait again
             return False  # an unreachable registry means: build the layer here
 
     def _client(self, host: str) -> RegistryClient:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from distill.assembly import fingerprint
-from distill.assembly.fingerprint import cache_key, code_fingerprint
+from distill.layers import fingerprint
+from distill.layers.fingerprint import cache_key, code_fingerprint
 
 
 def test_keys_are_store_keys_and_depend_on_every_input() -> None:

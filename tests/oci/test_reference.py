@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from distill.errors import ConfigError, TransportError
-from distill.oci.model import Image, ImageIndex, Layer
-from distill.transports import host_architecture, read_artifact, write_artifact
-from distill.transports.reference import TRANSPORTS, Reference, parse_reference
+from distill.errors import ConfigError
+from distill.oci.model import Image, Layer
+from distill.oci.reference import TRANSPORTS, Reference, parse_reference
 
 LayerFactory = Callable[[Mapping[str, bytes | tuple[bytes, int]]], Layer]
 ImageFactory = Callable[..., Image]
@@ -124,45 +123,3 @@ def test_reference_is_frozen() -> None:
     ref = parse_reference("oci:out")
     with pytest.raises(AttributeError):
         ref.tag = "x"  # type: ignore[misc]
-
-
-# Dispatch on the reference: distill.transports.write_artifact / read_artifact
-
-
-def test_every_file_transport_round_trips(tmp_path: Path, image: Image) -> None:
-    for text in (f"oci:{tmp_path}/layout:v1", f"oci-archive:{tmp_path}/img.tar:v1"):
-        write_artifact(image, parse_reference(text))
-        assert read_artifact(parse_reference(text), tmp_path).digest == image.digest
-    ref = parse_reference(f"docker-archive:{tmp_path}/docker.tar:localhost:5000/app:1.0")
-    write_artifact(image, ref)
-    back = read_artifact(ref, tmp_path)
-    assert isinstance(back, Image)
-    assert back.config_bytes == image.config_bytes
-
-
-def test_single_image_sinks_take_the_host_platform(
-    tmp_path: Path, make_layer: LayerFactory, make_image: ImageFactory
-) -> None:
-    native = make_image((make_layer({"arch": b"native"}),), arch=host_architecture())
-    foreign = make_image((make_layer({"arch": b"foreign"}),), arch="s390x-not-this-one")
-    ref = parse_reference(f"docker-archive:{tmp_path}/img.tar")
-    write_artifact(ImageIndex(images=(foreign, native)), ref)
-    back = read_artifact(ref, tmp_path)
-    assert isinstance(back, Image)
-    assert back.config_bytes == native.config_bytes
-
-
-def test_an_index_without_the_host_platform_is_refused(
-    tmp_path: Path, make_layer: LayerFactory, make_image: ImageFactory
-) -> None:
-    foreign = make_image((make_layer({"a": b"1"}),), arch="s390x-not-this-one")
-    with pytest.raises(TransportError, match=r"in the index \(it has: s390x-not-this-one\)"):
-        write_artifact(
-            ImageIndex(images=(foreign,)), parse_reference(f"docker-archive:{tmp_path}/x.tar")
-        )
-    assert not (tmp_path / "x.tar").exists()
-
-
-def test_reading_from_the_engine_is_not_supported(tmp_path: Path) -> None:
-    with pytest.raises(TransportError, match="reading from docker-daemon is not supported"):
-        read_artifact(parse_reference("docker-daemon:app:1"), tmp_path)

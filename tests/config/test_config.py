@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import pytest
 import yaml
 
 from distill.config import (
+    MAX_CONFIG_BYTES,
     Config,
     json_schema,
     load_config,
@@ -19,7 +23,7 @@ from distill.config import (
 )
 from distill.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 HELLO = REPO / "examples" / "hello" / "distill.yaml"
 
 # A distill.yaml with every key of the first config shape (the README shows a shorter one).
@@ -147,7 +151,7 @@ def test_unknown_nested_key_names_its_parent_and_suggests() -> None:
 
 def test_unknown_key_in_a_list_item_names_the_index() -> None:
     message = error_of({"files": [{"src": "a", "dst": "/a", "mdoe": "0755"}]})
-    assert message == "distill.yaml: unknown key 'mdoe' in files.0 (did you mean 'mode'?)"
+    assert message == "distill.yaml: unknown key 'mdoe' in files[0] (did you mean 'mode'?)"
 
 
 def test_unknown_key_without_a_close_match_has_no_hint() -> None:
@@ -163,15 +167,15 @@ def test_missing_name() -> None:
     ("document", "path"),
     [
         ({"archs": "amd64"}, "archs"),
-        ({"packages": [{"x": 1}]}, "packages.0"),
+        ({"packages": [{"x": 1}]}, "packages[0]"),
         ({"env": ["TZ=UTC"]}, "env"),
-        ({"accounts": {"users": [{"name": "a", "uid": "lots"}]}}, "accounts.users.0.uid"),
+        ({"accounts": {"users": [{"name": "a", "uid": "lots"}]}}, "accounts.users[0].uid"),
         ({"healthcheck": {"test": ["/x"], "retries": "x"}}, "healthcheck.retries"),
         ({"release": "buster"}, "release"),
-        ({"archs": ["s390x"]}, "archs.0"),
+        ({"archs": ["s390x"]}, "archs[0]"),
         ({"base": "alpine"}, "base"),
         ({"variant": "slim"}, "variant"),
-        ({"paths": [{"path": "/x", "type": "fifo"}]}, "paths.0.type"),
+        ({"paths": [{"path": "/x", "type": "fifo"}]}, "paths[0].type"),
     ],
 )
 def test_wrong_types_name_the_key_path(document: dict[str, Any], path: str) -> None:
@@ -204,9 +208,9 @@ def test_bad_ports(port: str) -> None:
 @pytest.mark.parametrize("mode", ["755x", "0999", "rwxr-xr-x", "75555", "12"])
 def test_bad_modes(mode: str) -> None:
     assert error_of({"files": [{"src": "a", "dst": "/a", "mode": mode}]}).startswith(
-        "distill.yaml: files.0.mode: ")
+        "distill.yaml: files[0].mode: ")
     assert error_of({"paths": [{"path": "/a", "mode": mode}]}).startswith(
-        "distill.yaml: paths.0.mode: ")
+        "distill.yaml: paths[0].mode: ")
 
 
 @pytest.mark.parametrize("signal", ["sigterm", "TERM", "SIG TERM", ""])
@@ -233,6 +237,151 @@ def test_load_errors_name_the_file(tmp_path: Path) -> None:
     scalar = write_config(tmp_path, "just text\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(scalar)
+
+
+# --- hostile values -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"files": [{"src": "a", "dst": "/app/../../etc/passwd"}]},
+         "files[0].dst: '/app/../../etc/passwd' must not have a '..' part"),
+        ({"files": [{"src": "a", "dst": "/x"}, {"src": "b", "dst": "/.."}]},
+         "files[1].dst: '/..' must not have a '..' part"),
+        ({"paths": [{"path": "/data/../etc/shadow", "type": "file"}]},
+         "paths[0].path: '/data/../etc/shadow' must not have a '..' part"),
+        ({"paths": [{"path": "../data"}]}, "paths[0].path: '../data' must not have a '..' part"),
+        ({"app": {"type": "binary", "dst": "/app/../bin/sh"}},
+         "app.dst: '/app/../bin/sh' must not have a '..' part"),
+        ({"workdir": "/srv/../.."}, "workdir: '/srv/../..' must not have a '..' part"),
+        ({"workdir": "srv"}, "workdir: 'srv' must be an absolute path"),
+    ],
+)
+def test_image_paths_with_a_dotdot_part_are_refused(document: dict[str, Any],
+                                                    expected: str) -> None:
+    assert error_of(document).startswith(f"distill.yaml: {expected}")
+
+
+@pytest.mark.parametrize("dst", ["/app/..data", "/app/x..", "/a/.../b"])
+def test_dots_inside_a_name_are_not_a_dotdot_part(dst: str) -> None:
+    assert parse({"files": [{"src": "a", "dst": dst}]}).files[0].dst == dst
+
+
+@pytest.mark.parametrize("second", ["/app", "/app/", "//app", "/./app", "/app/."])
+def test_two_files_with_the_same_dst_are_refused(second: str) -> None:
+    document = {"files": [{"src": "a", "dst": "/etc/x"}, {"src": "a", "dst": "/app"},
+                          {"src": "b", "dst": second}]}
+    if second == "/app/":  # a folder: b is copied into /app, next to nothing else
+        assert parse(document).files[2].dst == "/app/"
+        return
+    assert error_of(document) == (
+        f"distill.yaml: files[2].dst: {second!r} is also the dst of entry 1")
+
+
+def test_two_paths_with_the_same_path_are_refused() -> None:
+    assert error_of({"paths": [{"path": "/data"}, {"path": "/data", "type": "file"}]}) == (
+        "distill.yaml: paths[1].path: '/data' is also the path of entry 0")
+
+
+@pytest.mark.parametrize(
+    ("key", "complaint"),
+    [("A=B", "variable name 'A=B' must not contain '='"), ("=", "must not contain '='"),
+     ("", "a variable name is empty"), ("A\0", "must not contain '=' or NUL")],
+)
+def test_bad_env_keys_are_refused(key: str, complaint: str) -> None:
+    message = error_of({"env": {"TZ": "UTC", key: "x"}})
+    assert message.startswith("distill.yaml: env: ")
+    assert complaint in message
+
+
+@pytest.mark.parametrize("key", ["uid", "gid"])
+def test_ids_beyond_32_bits_are_refused(key: str) -> None:
+    assert error_of({"files": [{"src": "a", "dst": "/a", key: 2**31}]}).startswith(
+        f"distill.yaml: files[0].{key}: ")
+    assert error_of({"paths": [{"path": "/a", key: 2**40}]}).startswith(
+        f"distill.yaml: paths[0].{key}: ")
+
+
+# --- hostile files ----------------------------------------------------------------
+
+
+def load_error(path: Path) -> str:
+    """The one-line message of the ConfigError loading ``path`` raises."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_latin1_file_names_the_first_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "distill.yaml"
+    path.write_bytes("name: x\nlabels: {owner: Jos\u00e9}\n".encode("latin-1"))
+    assert load_error(path) == f"{path} is not UTF-8 text (byte 0xe9 at offset 27)"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32",
+                                      "utf-32-le"])
+def test_a_byte_order_mark_chooses_the_encoding(tmp_path: Path, encoding: str) -> None:
+    text = "name: x\nlabels: {owner: Jos\u00e9}\n"
+    data = text.encode(encoding)
+    if encoding.endswith(("-be", "-le")):  # these codecs write no mark of their own
+        data = "\ufeff".encode(encoding) + data
+    path = tmp_path / "distill.yaml"
+    path.write_bytes(data)
+    assert load_config(path).labels == {"owner": "Jos\u00e9"}
+
+
+def test_broken_utf16_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "distill.yaml"
+    path.write_bytes("name: x\n".encode("utf-16") + b"\x00\xd8")  # a lone surrogate
+    assert load_error(path).startswith(f"{path} is not UTF-16 text (byte ")
+
+
+@pytest.mark.parametrize(
+    "body", ["[" * 10_000 + "]" * 10_000, "{a: " * 10_000 + "1" + "}" * 10_000,
+             "\n  " + "- " * 5_000 + "1"],
+    ids=["flow sequences", "flow mappings", "block sequences"],
+)
+def test_nesting_thousands_deep_is_refused(tmp_path: Path, body: str) -> None:
+    path = write_config(tmp_path, "name: x\nlabels: " + body + "\n")
+    assert load_error(path).endswith(": collections nested deeper than 64 levels")
+    assert load_error(path).startswith(f"{path}: line ")
+
+
+def test_nesting_below_the_limit_reaches_validation(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "name: x\nlabels: " + "[" * 60 + "]" * 60 + "\n")
+    assert load_error(path).startswith(f"{path}: labels: ")
+
+
+def test_an_endless_file_is_cut_off() -> None:
+    assert load_error(Path("/dev/zero")) == (
+        "/dev/zero is larger than 1 MiB; is it the configuration?")
+
+
+def test_a_file_just_over_the_limit_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "name: x\n" + "#" * MAX_CONFIG_BYTES + "\n")
+    assert "is larger than 1 MiB" in load_error(path)
+    path.write_text("name: x\n" + "#" * (MAX_CONFIG_BYTES - 10) + "\n", encoding="utf-8")
+    assert load_config(path).name == "x"
+
+
+def test_control_characters_are_named(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "name: x\nlabels: {a: \"\x01\"}\n")
+    assert load_error(path) == (
+        f"{path}: character U+0001 at offset 21 is not allowed in YAML")
+
+
+def test_a_folder_is_not_a_configuration(tmp_path: Path) -> None:
+    assert load_error(tmp_path) == f"{tmp_path}: cannot read: Is a directory"
+
+
+def test_aliases_that_expand_a_billion_times_fail_fast(tmp_path: Path) -> None:
+    levels = "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 10)}]\n" for i in range(1, 10))
+    path = write_config(tmp_path, "x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n" + levels
+                        + "name: x\nentrypoint: *x9\n")
+    assert load_error(path).startswith(f"{path}: ")
 
 
 # --- paths ----------------------------------------------------------------------
@@ -358,3 +507,54 @@ def test_hello_example_loads() -> None:
     config = load_config(HELLO)
     assert config.files[0].src == HELLO.parent / "build" / "hello"
     assert config.healthcheck is not None and config.healthcheck.interval == "2s"
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [("name: x\nenv: {A: b}\nenv: {C: d}\n", "line 3: key 'env' appears twice"),
+     ("name: x\nlabels: {a: b, a: c}\n", "line 2: key 'a' appears twice"),
+     ("name: x\nports: [80]\nlabels: {1: a, 0x1: b}\n", "line 3: key 1 appears twice")],
+)
+def test_a_key_written_twice_is_refused(tmp_path: Path, text: str, complaint: str) -> None:
+    path = write_config(tmp_path, text)
+    assert load_error(path) == f"{path}: {complaint}"
+
+
+def test_keys_next_to_a_merge_override_it(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "name: x\nlabels: &common {TZ: UTC, LANG: C}\n"
+                                  "env: {<<: *common, LANG: C.UTF-8}\n")
+    assert load_config(path).env == {"TZ": "UTC", "LANG": "C.UTF-8"}
+
+
+def test_a_home_with_a_dotdot_part_is_refused() -> None:
+    # /home/../etc would be created as the user's home: /etc, 0700, owned by them.
+    users = [{"name": "a", "uid": 1000}, {"name": "evil", "uid": 1001, "home": "/home/../etc"}]
+    assert error_of({"accounts": {"users": users}}) == (
+        "distill.yaml: accounts.users[1].home: '/home/../etc' must not have a '..' part")
+
+
+def _feed(fifo: Path, data: bytes, *, forever: bool) -> threading.Thread:
+    """A thread writing ``data`` into ``fifo`` (again and again until the reader leaves)."""
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), fifo.open("wb") as pipe:
+            pipe.write(data)
+            while forever:
+                pipe.write(data)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("forever", [False, True], ids=["a short pipe", "an endless pipe"])
+def test_a_configuration_from_a_pipe(tmp_path: Path, forever: bool) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = _feed(fifo, b"name: x\n" if not forever else b"# " + b"y" * 65536 + b"\n",
+                   forever=forever)
+    if forever:
+        assert load_error(fifo) == f"{fifo} is larger than 1 MiB; is it the configuration?"
+    else:
+        assert load_config(fifo).name == "x"
+    writer.join()

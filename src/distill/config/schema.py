@@ -1,74 +1,66 @@
-"""distill.yaml: the model, loading with one-line errors, and its JSON Schema.
+"""distill.yaml's schema: the pydantic models, their checks, and the JSON Schema.
 
 Keys are kebab-case in the file (``run-as``, ``stop-signal``); unknown keys are
-errors that name the key and suggest the closest known one.
+errors that name the key and suggest the closest known one (:mod:`.messages`).
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
+from distill.config.values import (
+    check_image_path,
+    no_duplicates,
+    octal_mode,
+    parse_duration,
+)
 from distill.errors import ConfigError
-from distill.transports.reference import DOCKER_DAEMON, Reference, parse_reference
+from distill.oci.reference import Reference, parse_reference
 
 Release = Literal["bookworm", "trixie"]
 Arch = Literal["amd64", "arm64"]
 BaseName = Literal[
     "auto", "scratch", "static", "base-nossl", "base", "cc", "python3", "nodejs", "java"
 ]
-RemoteBase = Annotated[str, Field(pattern=r"^(oci|oci-archive|docker-archive|docker):.+")]
+RemoteBase = Annotated[
+    str, Field(pattern=r"^(oci|oci-archive|docker-archive|docker-daemon|docker):.+")]
 """An image distill did not build, as ``oci:PATH[:TAG]``, ``docker://HOST/REPO:TAG``, ..."""
 Variant = Literal["latest", "nonroot", "debug", "debug-nonroot"]
 
 RELEASES: tuple[str, ...] = ("bookworm", "trixie")
 ARCHS: tuple[str, ...] = ("amd64", "arm64")
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
-_UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 _PORT = re.compile(r"^(\d{1,5})(?:/(tcp|udp|sctp))?$")
 _SIGNAL = re.compile(r"^(SIG[A-Z0-9+-]+|\d+)$")
+_ID = Field(default=0, ge=0, lt=2**31)
+
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A configuration is a few KiB; anything past this is a mistake (``-f /dev/zero``)."""
+MAX_NESTING = 64
+"""How deep YAML collections may nest; distill.yaml needs four levels."""
 
 
-def _kebab(name: str) -> str:
+def kebab(name: str) -> str:
+    """A field's name as the file spells it (``run_as`` -> ``run-as``)."""
     return name.replace("_", "-")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=_kebab, populate_by_name=True
+        extra="forbid", frozen=True, alias_generator=kebab, populate_by_name=True
     )
-
-
-def parse_duration(text: str) -> int:
-    """Nanoseconds of a Go-style duration such as ``30s``, ``1m30s`` or ``500ms``."""
-    text = text.strip()
-    if not text or _DURATION.sub("", text):
-        raise ValueError(f"{text!r} is not a duration like 30s, 1m30s or 500ms")
-    return int(sum(float(n) * _UNIT_NS[u] for n, u in _DURATION.findall(text)))
-
-
-def _octal_mode(value: str | int | None) -> int | None:
-    if value is None:
-        return None
-    text = str(value)
-    if not re.fullmatch(r"0?[0-7]{3,4}", text):
-        raise ValueError(f"mode {text!r} is not an octal mode like \"0755\"")
-    return int(text, 8)
 
 
 class Repository(_Model):
@@ -78,6 +70,12 @@ class Repository(_Model):
     suites: list[str] = Field(min_length=1)
     components: list[str] = Field(default_factory=lambda: ["main"], min_length=1)
     keyring: Path | None = None
+    # Where locked .debs are fetched from once the archive replaced them: where
+    # packages come from, not what they are, so it is left out of the dump that
+    # the lock's configChecksum is made from (exclude=True).
+    snapshot: str | None = Field(default=None, pattern=r"^https?://\S+$", exclude=True)
+    """URL prefix of a snapshot archive of this repository: a locked .deb gone from
+    the mirror is fetched from ``<snapshot>/<YYYYMMDDTHHMMSSZ>/<pool filename>``."""
 
 
 class User(_Model):
@@ -88,6 +86,11 @@ class User(_Model):
     gid: int | None = Field(default=None, ge=0, lt=2**31)
     home: str | None = None
     shell: str = "/sbin/nologin"
+
+    @field_validator("home")
+    @classmethod
+    def _check_home(cls, value: str | None) -> str | None:
+        return None if value is None else check_image_path(value)
 
 
 class Group(_Model):
@@ -112,26 +115,24 @@ class FileCopy(_Model):
     src: Path
     dst: str
     mode: str | None = None
-    uid: int = Field(default=0, ge=0)
-    gid: int = Field(default=0, ge=0)
+    uid: int = _ID
+    gid: int = _ID
 
     @field_validator("mode")
     @classmethod
     def _check_mode(cls, value: str | None) -> str | None:
-        _octal_mode(value)
+        octal_mode(value)
         return value
 
     @field_validator("dst")
     @classmethod
     def _check_dst(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError(f"dst {value!r} must be an absolute path in the image")
-        return value
+        return check_image_path(value)
 
     @property
     def mode_bits(self) -> int | None:
         """The mode as an int, or None to keep the host file's permissions."""
-        return _octal_mode(self.mode)
+        return octal_mode(self.mode)
 
 
 class PathEntry(_Model):
@@ -139,22 +140,28 @@ class PathEntry(_Model):
 
     path: str
     type: Literal["directory", "file", "symlink"] = "directory"
-    uid: int = Field(default=0, ge=0)
-    gid: int = Field(default=0, ge=0)
+    uid: int = _ID
+    gid: int = _ID
     mode: str | None = None
     content: str | None = None
     target: str | None = None
 
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        # A relative path is refused where the tree is made (distill.assembly.app_tree).
+        return check_image_path(value, absolute=False)
+
     @field_validator("mode")
     @classmethod
     def _check_mode(cls, value: str | None) -> str | None:
-        _octal_mode(value)
+        octal_mode(value)
         return value
 
     @property
     def mode_bits(self) -> int | None:
         """The mode as an int, or None for the type's default."""
-        return _octal_mode(self.mode)
+        return octal_mode(self.mode)
 
 
 class Healthcheck(_Model):
@@ -204,6 +211,11 @@ class App(_Model):
     """Python: the console script to run; node: the script file (default: package.json main)."""
     module: str | None = None
     """Python: the module to run with ``python -m``."""
+
+    @field_validator("dst")
+    @classmethod
+    def _check_dst(cls, value: str) -> str:
+        return check_image_path(value)
 
 
 class Config(_Model):
@@ -256,9 +268,7 @@ class Config(_Model):
             ref = parse_reference(value)
         except ConfigError as exc:
             raise ValueError(str(exc)) from exc
-        if ref.transport == DOCKER_DAEMON:
-            raise ValueError(f"{value!r}: a base cannot be read from the Docker engine; "
-                             "use docker:// or oci:")
+        del ref  # parsed for its errors only
         return value
 
     @model_validator(mode="after")
@@ -297,6 +307,33 @@ class Config(_Model):
                 raise ValueError(f"port {port!r} is not like 8080 or 8080/tcp")
         return value
 
+    @field_validator("files")
+    @classmethod
+    def _unique_dsts(cls, value: list[FileCopy]) -> list[FileCopy]:
+        no_duplicates([copy.dst for copy in value], key="dst")
+        return value
+
+    @field_validator("paths")
+    @classmethod
+    def _unique_paths(cls, value: list[PathEntry]) -> list[PathEntry]:
+        no_duplicates([entry.path for entry in value], key="path")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not key:
+                raise ValueError("a variable name is empty")
+            if "=" in key or "\0" in key:
+                raise ValueError(f"variable name {key!r} must not contain '=' or NUL")
+        return value
+
+    @field_validator("workdir")
+    @classmethod
+    def _check_workdir(cls, value: str | None) -> str | None:
+        return None if value is None else check_image_path(value)
+
     @field_validator("stop_signal")
     @classmethod
     def _check_signal(cls, value: str | None) -> str | None:
@@ -325,106 +362,9 @@ class Config(_Model):
         return f"sha256:{digest}"
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate ``path``; relative paths in it resolve against its folder."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such file") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}:{where}: {problem}") from exc
-    if not isinstance(document, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    return parse_config(document, source=str(path), base_dir=path.parent)
-
-
-def parse_config(document: dict[str, Any], *, source: str, base_dir: Path) -> Config:
-    """Validate a parsed document; ``source`` names it in errors."""
-    try:
-        # by_name=False: the file's keys are the kebab-case ones only (stop_signal is a typo).
-        config = Config.model_validate(document, by_alias=True, by_name=False)
-    except ValidationError as exc:
-        raise ConfigError(f"{source}: {_describe(exc, document)}") from exc
-    return _resolve_paths(config, base_dir.absolute())
-
-
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of distill.yaml."""
     schema = Config.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "distill.yaml"
     return schema
-
-
-def _resolve_paths(config: Config, base_dir: Path) -> Config:
-    files = [f.model_copy(update={"src": base_dir / f.src}) for f in config.files]
-    certificates = [base_dir / c for c in config.certificates]
-    repositories = [
-        r.model_copy(update={"keyring": base_dir / r.keyring}) if r.keyring else r
-        for r in config.repositories
-    ]
-    app = config.app
-    if app is not None:
-        app = app.model_copy(update={
-            "path": base_dir / app.path, "jar": base_dir / app.jar if app.jar else None,
-        })
-    return config.model_copy(update={
-        "files": files, "certificates": certificates, "repositories": repositories, "app": app,
-        "base": _absolute_base(config, base_dir),
-    })
-
-
-def _absolute_base(config: Config, base_dir: Path) -> str:
-    """A remote base's file path made absolute against the configuration's folder."""
-    ref = config.remote_base
-    if ref is None or ref.path is None or ref.path.is_absolute():
-        return config.base
-    return str(Reference(transport=ref.transport, path=base_dir / ref.path, name=ref.name,
-                         tag=ref.tag))
-
-
-def _describe(exc: ValidationError, document: dict[str, Any]) -> str:
-    error = exc.errors()[0]
-    location = [str(part) for part in error["loc"]]
-    where = ".".join(location) or "top level"
-    if error["type"] == "extra_forbidden":
-        key = location[-1]
-        parent = ".".join(location[:-1])
-        known = _known_keys(location[:-1], document)
-        hint = difflib.get_close_matches(key, known, n=1)
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-        return f"unknown key '{key}'" + (f" in {parent}" if parent else "") + suggestion
-    if error["type"] == "missing":
-        return f"missing required key '{where}'"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}"
-
-
-def _known_keys(location: list[str], document: dict[str, Any]) -> list[str]:
-    model: type[BaseModel] = Config
-    for part in location:
-        if part.isdigit():
-            continue
-        field = model.model_fields.get(part.replace("-", "_"))
-        inner = _model_of(field.annotation) if field is not None else None
-        if inner is None:
-            return []
-        model = inner
-    return [_kebab(name) for name in model.model_fields]
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
