@@ -53,6 +53,8 @@ class _LazyGroup(click.Group):
         "binary": "distill.cli.binary_command:binary",
         "python": "distill.cli.python_command:python",
         "sbom": "distill.cli.sbom_command:sbom",
+        "inspect": "distill.cli.inspect_command:inspect",
+        "diff": "distill.cli.diff_command:diff",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
