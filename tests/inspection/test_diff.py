@@ -11,7 +11,7 @@ from distill.inspection import ImageDiff, diff_images, inspect_image
 from distill.oci.config import HistoryEntry
 from distill.oci.mutate import Addendum, append_layers
 from support.inspection_images import package_image
-from support.sbom import Entry, tar_layer
+from support.sbom import Entry, image_of, tar_layer
 
 LIBC = ("libc6", "2.36-9", {"/usr/lib/libc.so.6": b"c" * 400})
 ZLIB_OLD = ("zlib1g", "1:1.2.13", {"/usr/lib/libz.so.1": b"z" * 100})
@@ -62,7 +62,7 @@ def test_config_changes_and_size_delta(changed: ImageDiff) -> None:
         {"name": "libsqlite3-0", "version": "3.40.1-2", "size": 300}]
     assert document["packages"]["changed"] == [
         {"name": "zlib1g", "a": "1:1.2.13", "b": "1:1.2.14", "size_a": 100, "size_b": 120}]
-    assert [layer["layer"] for layer in document["files"]] == [0, 1]
+    assert [(f["layer_a"], f["layer_b"]) for f in document["files"]] == [(0, 0), (1, 1)]
     assert document["files"][1]["added"][0]["name"] == "/data/new"
 
 
@@ -71,6 +71,21 @@ def _metadata_delta(diff: ImageDiff) -> int:
     before = sum(f.size for f in diff.a.layers[0].files if "/status.d/" in f.path)
     after = sum(f.size for f in diff.b.layers[0].files if "/status.d/" in f.path)
     return after - before
+
+
+def test_a_layer_inserted_in_the_middle_pairs_the_others_with_themselves(
+        tmp_path: Path) -> None:
+    first = tar_layer(tmp_path, [Entry("one", b"1")])
+    middle = tar_layer(tmp_path, [Entry("two", b"22")])
+    last = tar_layer(tmp_path, [Entry("three", b"333")])
+    result = diff_images(inspect_image(image_of([first, last])),
+                         inspect_image(image_of([first, middle, last])))
+    pairs = [(p.a.index if p.a else None, p.b.index if p.b else None, p.files.added)
+             for p in result.layers]
+    assert [(a, b) for a, b, _ in pairs] == [(0, 0), (None, 1), (1, 2)]
+    assert [added for _, _, added in pairs if added] == [
+        (("/two", result.layers[1].files.added[0][1], 2),)]
+    assert result.layers[2].files.empty
 
 
 def test_the_same_image_has_no_differences(tmp_path: Path) -> None:
@@ -86,6 +101,6 @@ def test_an_extra_layer_is_all_added(tmp_path: Path) -> None:
     extra = tar_layer(tmp_path, [Entry("extra/file", b"e" * 9)])
     two = append_layers(one, [Addendum(extra, HistoryEntry("more"))])
     result = diff_images(inspect_image(one), inspect_image(two))
-    assert result.layers[2].diff_id_a is None
+    assert result.layers[2].a is None and result.layers[2].b is not None
     assert [(p, s) for p, _, s in result.layers[2].files.added] == [("/extra/file", 9)]
     assert result.to_json()["size_delta"] == 9

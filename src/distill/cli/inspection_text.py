@@ -59,11 +59,13 @@ def diff_lines(diff: ImageDiff) -> Iterator[str]:
     if not diff.packages.empty:
         yield "packages"
         yield from _change_lines(diff.packages, versions=True)
-    for layer in diff.layers:
-        if layer.files.empty:
+    for pair in diff.layers:
+        if pair.files.empty:
             continue
-        yield f"layer {layer.index}  {layer.diff_id_a or '-'} -> {layer.diff_id_b or '-'}"
-        yield from _change_lines(layer.files, versions=False)
+        a = f"layer {pair.a.index} {pair.a.diff_id}" if pair.a else "(none)"
+        b = f"layer {pair.b.index} {pair.b.diff_id}" if pair.b else "(none)"
+        yield f"{a} -> {b}"
+        yield from _change_lines(pair.files, versions=False)
     if diff.config:
         yield "config"
         for name, (a, b) in diff.config.items():

@@ -1,14 +1,17 @@
 """Comparing two inspected images: packages, files per layer, config and size.
 
-Layers are compared by position: layer ``i`` of one image against layer ``i``
-of the other (a layer only one image has counts as all added or all removed).
+Layers are aligned by their diff_ids (:class:`difflib.SequenceMatcher`): the
+same layer pairs with itself wherever it sits, so a layer inserted in the
+middle shows as added rather than shifting every layer after it; the layers
+between two matches pair up in order, and the rest are all added or removed.
 A file is changed when its contents (SHA-256) differ.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Any
 
 from distill.inspection.inspect import Inspection, LayerReport, OwnedFile, PackageReport
@@ -44,11 +47,10 @@ class Changes:
 
 @dataclass(frozen=True)
 class LayerDiff:
-    """Layer ``index`` of both images (a ``None`` digest: that image has no such layer)."""
+    """A layer of ``a`` and the layer of ``b`` it pairs with (``None``: no such layer)."""
 
-    index: int
-    diff_id_a: str | None
-    diff_id_b: str | None
+    a: LayerReport | None
+    b: LayerReport | None
     files: Changes
 
 
@@ -73,8 +75,11 @@ class ImageDiff:
             "size_delta": self.b.size - self.a.size,
             "compressed_size_delta": self.b.compressed_size - self.a.compressed_size,
             "packages": _changes_json(self.packages, key="version"),
-            "files": [{"layer": layer.index, "a": layer.diff_id_a, "b": layer.diff_id_b,
-                       **_changes_json(layer.files, key="sha256")} for layer in self.layers],
+            "files": [{"layer_a": pair.a.index if pair.a else None,
+                       "layer_b": pair.b.index if pair.b else None,
+                       "diff_id_a": pair.a.diff_id if pair.a else None,
+                       "diff_id_b": pair.b.diff_id if pair.b else None,
+                       **_changes_json(pair.files, key="sha256")} for pair in self.layers],
             "config": {name: {"a": a, "b": b} for name, (a, b) in self.config.items()},
         }
 
@@ -93,17 +98,22 @@ def _changes_json(changes: Changes, *, key: str) -> dict[str, Any]:
 
 def diff_images(a: Inspection, b: Inspection) -> ImageDiff:
     """What changed from image ``a`` to image ``b``."""
-    count = max(len(a.layers), len(b.layers))
     return ImageDiff(
         a=a, b=b, packages=_package_changes(a.packages, b.packages),
-        layers=tuple(_layer_diff(index, _at(a.layers, index), _at(b.layers, index))
-                     for index in range(count)),
+        layers=tuple(_layer_diff(x, y) for x, y in _paired(a.layers, b.layers)),
         config=_config_changes(a.config, b.config),
     )
 
 
-def _at(layers: tuple[LayerReport, ...], index: int) -> LayerReport | None:
-    return layers[index] if index < len(layers) else None
+def _paired(a: tuple[LayerReport, ...], b: tuple[LayerReport, ...]
+            ) -> Iterator[tuple[LayerReport | None, LayerReport | None]]:
+    matcher = SequenceMatcher(a=[x.diff_id for x in a], b=[y.diff_id for y in b],
+                              autojunk=False)
+    for _, a_start, a_end, b_start, b_end in matcher.get_opcodes():
+        left, right = a[a_start:a_end], b[b_start:b_end]
+        for index in range(max(len(left), len(right))):
+            yield (left[index] if index < len(left) else None,
+                   right[index] if index < len(right) else None)
 
 
 def _package_changes(a: tuple[PackageReport, ...], b: tuple[PackageReport, ...]) -> Changes:
@@ -120,11 +130,10 @@ def _package_changes(a: tuple[PackageReport, ...], b: tuple[PackageReport, ...])
     )
 
 
-def _layer_diff(index: int, a: LayerReport | None, b: LayerReport | None) -> LayerDiff:
+def _layer_diff(a: LayerReport | None, b: LayerReport | None) -> LayerDiff:
     same = a is not None and b is not None and a.diff_id == b.diff_id
     files = Changes() if same else _file_changes(a.files if a else (), b.files if b else ())
-    return LayerDiff(index=index, diff_id_a=a.diff_id if a else None,
-                     diff_id_b=b.diff_id if b else None, files=files)
+    return LayerDiff(a=a, b=b, files=files)
 
 
 def _file_changes(a: tuple[OwnedFile, ...], b: tuple[OwnedFile, ...]) -> Changes:
