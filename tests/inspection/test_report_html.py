@@ -106,6 +106,10 @@ def test_chromium_draws_the_treemap(big: Inspection, tmp_path: Path) -> None:
         assert f'<div class="label">{name}' in dom, name
     assert '<span class="badge">↑ 2.1-1</span>' in dom
     assert dom.count('<tr class="outdated">') == 1
+    zoomed = _chromium("--dump-dom", page.as_uri() + "#/0/0").stdout  # layer 0 > libbig
+    assert re.search(r'<a>layer 0</a><span class="sep">›</span><b>libbig · 537\.1 KiB</b>', zoomed)
+    assert '<div class="label">layer 1' not in zoomed
+    assert '<div class="label">libbig.so' in zoomed
     shot = tmp_path / "report.png"
     screenshot = _chromium(f"--screenshot={shot}", page.as_uri())
     assert screenshot.returncode == 0, screenshot.stderr
