@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
     ("api",),
     ("debug",),
+    ("inspection",),
     ("transports",),
     ("assembly",),
     ("sbom",),

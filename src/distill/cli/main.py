@@ -54,6 +54,8 @@ class _LazyGroup(click.Group):
         "python": "distill.cli.python_command:python",
         "debug": "distill.cli.debug_command:debug",
         "sbom": "distill.cli.sbom_command:sbom",
+        "inspect": "distill.cli.inspect_command:inspect",
+        "diff": "distill.cli.diff_command:diff",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
