@@ -42,6 +42,8 @@ from distill.oci.reference import DOCKER_ARCHIVE, DOCKER_DAEMON, OCI, OCI_ARCHIV
 from distill.rootfs.accounts import DEFAULT_USERS
 
 _RERUN = "run `distill lock`"
+BASE_LAYERS_ANNOTATION = "io.distill.base.layers"
+"""How many of an image's first layers are its base's (``distill rebase`` reads it)."""
 
 
 @dataclass(frozen=True)
@@ -156,9 +158,10 @@ def _split_env(item: str) -> tuple[str, str]:
 
 
 def base_annotations(base: RemoteBase, image: Image) -> dict[str, str]:
-    """The OCI annotations naming the base image and its digest."""
+    """The OCI annotations naming the base image and its digest, and its layer count."""
     return {"org.opencontainers.image.base.name": str(base.reference),
-            "org.opencontainers.image.base.digest": image.digest}
+            "org.opencontainers.image.base.digest": image.digest,
+            BASE_LAYERS_ANNOTATION: str(len(image.layers))}
 
 
 def pin_entry(base: RemoteBase) -> dict[str, Any]:
