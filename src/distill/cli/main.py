@@ -52,6 +52,7 @@ class _LazyGroup(click.Group):
         "login": "distill.cli.registry_commands:login",
         "binary": "distill.cli.binary_command:binary",
         "python": "distill.cli.python_command:python",
+        "rebase": "distill.cli.rebase_command:rebase",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
