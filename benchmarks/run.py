@@ -27,6 +27,7 @@ import engine
 import flavors
 import foundation
 import python_app
+import rebase
 import registry
 import report
 from common import REPO, BenchError, Context, Section
@@ -45,7 +46,7 @@ class Module(Protocol):
 
 MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
                                binary_size.NAME: binary_size, python_app.NAME: python_app,
-                               flavors.NAME: flavors}
+                               flavors.NAME: flavors, rebase.NAME: rebase}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 

@@ -26,7 +26,6 @@ from distill.assembly.layers import (
 )
 from distill.assembly.plan import EXTRA_GROUP, PackagePlan
 from distill.assembly.remote_base import (
-    BASE_LAYERS_ANNOTATION,
     ReadImage,
     RemoteBase,
     base_annotations,
@@ -55,6 +54,7 @@ from distill.flavors import flavor_entrypoint, flavor_env, variant_settings
 from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
 from distill.layers.tarball import MAX_MTIME
+from distill.oci.annotations import BASE_DIGEST, BASE_LAYERS
 from distill.oci.config import HistoryEntry, RuntimeConfig, rfc3339
 from distill.oci.model import Artifact, Image, ImageIndex, Platform
 from distill.oci.mutate import (
@@ -70,7 +70,6 @@ from distill.progress import SILENT, Progress
 __all__ = ["BuildResult", "build", "lock", "sources_for"]
 
 ANNOTATION = "org.opencontainers.image"
-BASE_LAYERS = BASE_LAYERS_ANNOTATION
 
 
 @dataclass(frozen=True)
@@ -169,8 +168,7 @@ def _image(context: BuildContext, plan: PackagePlan) -> Image:
                      _flavor_plan(plan))
     if [layer.digest for layer in image.layers] == [layer.digest for layer in base.layers]:
         return image  # nothing of its own above the flavor: a base image itself
-    return with_annotations(image, {f"{ANNOTATION}.base.digest": base.digest,
-                                    BASE_LAYERS: str(len(base.layers))})
+    return with_annotations(image, {BASE_DIGEST: base.digest, BASE_LAYERS: str(len(base.layers))})
 
 
 def _flavor_base_config(config: Config) -> Config:

@@ -36,14 +36,13 @@ from distill.flavors import variant_settings
 from distill.fsutil import atomic_write_bytes, cache_root
 from distill.layers.base_check import VERDICTS, check_image_layers
 from distill.oci import media_types
+from distill.oci.annotations import BASE_DIGEST, BASE_LAYERS, BASE_NAME
 from distill.oci.config import HistoryEntry
 from distill.oci.model import Artifact, Image, Layer, image_for
 from distill.oci.reference import DOCKER_ARCHIVE, DOCKER_DAEMON, OCI, OCI_ARCHIVE, Reference
 from distill.rootfs.accounts import DEFAULT_USERS
 
 _RERUN = "run `distill lock`"
-BASE_LAYERS_ANNOTATION = "io.distill.base.layers"
-"""How many of an image's first layers are its base's (``distill rebase`` reads it)."""
 
 
 @dataclass(frozen=True)
@@ -159,9 +158,8 @@ def _split_env(item: str) -> tuple[str, str]:
 
 def base_annotations(base: RemoteBase, image: Image) -> dict[str, str]:
     """The OCI annotations naming the base image and its digest, and its layer count."""
-    return {"org.opencontainers.image.base.name": str(base.reference),
-            "org.opencontainers.image.base.digest": image.digest,
-            BASE_LAYERS_ANNOTATION: str(len(image.layers))}
+    return {BASE_NAME: str(base.reference), BASE_DIGEST: image.digest,
+            BASE_LAYERS: str(len(image.layers))}
 
 
 def pin_entry(base: RemoteBase) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from distill.errors import RebaseError
 from distill.oci import media_types
+from distill.oci.annotations import BASE_DIGEST, BASE_LAYERS, BASE_NAME
 from distill.oci.config import HistoryEntry, runtime_from_json
 from distill.oci.model import Artifact, Image, ImageIndex, Layer, Platform
 from distill.oci.mutate import (
@@ -25,7 +26,7 @@ from distill.oci.mutate import (
     with_history,
     with_runtime,
 )
-from distill.rebase.old_base import BASE_DIGEST, BASE_LAYERS, BASE_NAME, OldBase
+from distill.rebase.old_base import OldBase
 from distill.rebase.settings import changed_user, merge_settings
 
 

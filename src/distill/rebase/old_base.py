@@ -14,16 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from distill.assembly.remote_base import BASE_LAYERS_ANNOTATION
-from distill.assembly.runtime import resolve_user
 from distill.errors import ConfigError, RebaseError
-from distill.flavors import flavor_entrypoint, flavor_env, variant_settings
+from distill.oci.annotations import BASE_DIGEST, BASE_LAYERS, BASE_NAME
 from distill.oci.model import Image
 from distill.rootfs.accounts import DEFAULT_USERS
 
-BASE_NAME = "org.opencontainers.image.base.name"
-BASE_DIGEST = "org.opencontainers.image.base.digest"
-BASE_LAYERS = BASE_LAYERS_ANNOTATION
 FLAVOR_PREFIX = "distill/"
 
 
@@ -65,12 +60,16 @@ def is_flavor(name: str) -> bool:
 
 def from_flavor(name: str, *, layers: int) -> OldBase:
     """The old base ``distill/FLAVOR-RELEASE:VARIANT`` with ``layers`` layers."""
+    # Imported here: the flavor catalog costs a third of a second to import, and only an
+    # image built on a flavor needs it.
+    from distill.flavors import flavor_entrypoint, flavor_env, variant_settings
+
     label, _, variant = name.removeprefix(FLAVOR_PREFIX).partition(":")
     flavor = label.rpartition("-")[0]
     try:
         user, workdir = variant_settings(variant)
         settings: dict[str, Any] = {
-            "User": resolve_user(user, DEFAULT_USERS), "WorkingDir": workdir,
+            "User": _ids(user), "WorkingDir": workdir,
             "Env": [f"{k}={v}" for k, v in flavor_env(flavor, variant).items()],
         }
         entrypoint = flavor_entrypoint(flavor, variant)
@@ -80,3 +79,12 @@ def from_flavor(name: str, *, layers: int) -> OldBase:
     if entrypoint is not None:
         settings["Entrypoint"] = list(entrypoint)
     return OldBase(name=name, layers=layers, settings=settings)
+
+
+def _ids(spec: str) -> str:
+    """``uid:gid`` of a variant's user (a name or ``uid[:gid]``), as distill writes ``User``."""
+    for user in DEFAULT_USERS:
+        if user.name == spec:
+            return f"{user.uid}:{user.gid}"
+    uid, _, gid = spec.partition(":")
+    return f"{uid}:{gid or uid}"
