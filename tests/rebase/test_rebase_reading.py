@@ -100,3 +100,13 @@ def test_a_refusal_is_one_line_and_writes_nothing(images: Images, tmp_path: Path
 def test_onto_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rebase", "oci:x:y"]) == 2
     assert "--onto" in capsys.readouterr().err
+
+
+def test_without_output_the_image_is_rebased_in_place(images: Images, tmp_path: Path) -> None:
+    refs = _layouts(tmp_path, images)
+    assert main(["-q", "rebase", refs["app"], "--onto", refs["new"]]) == 0
+    written = read_artifact(parse_reference(refs["app"]), tmp_path / "read")
+    assert isinstance(written, Image)
+    validate(written)
+    assert [layer.digest for layer in written.layers] == [
+        layer.digest for layer in (*images.new_base.layers, images.app.layers[-1])]
