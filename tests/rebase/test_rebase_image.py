@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from distill.errors import RebaseError
 from distill.oci.config import RuntimeConfig
-from distill.oci.model import Image, ImageIndex
+from distill.oci.model import Image, ImageIndex, Platform
 from distill.oci.validate import validate
 from distill.rebase import RebaseOptions, rebase_artifact, rebase_image
 from distill.rebase.old_base import OldBase, from_image
@@ -125,3 +126,13 @@ def test_a_single_image_takes_its_platform_from_a_base_index(tmp_path: Path) -> 
                              new_base_name=NEW_NAME, options=RebaseOptions(), where="app")
     assert isinstance(result, Image)
     assert result.layers == (*new.images[1].layers, single.layers[-1])
+
+
+def test_arm64_without_a_variant_matches_arm64_v8(tmp_path: Path) -> None:
+    made = make_images(tmp_path, arch="arm64")
+    v8 = dataclasses.replace(made.new_base, platform=Platform("arm64", variant="v8"))
+    result = rebase_artifact(made.app, new_base=ImageIndex((v8,)),
+                             old_base=lambda image: from_image(made.old_base, name="old"),
+                             new_base_name=NEW_NAME, options=RebaseOptions(), where="app")
+    assert isinstance(result, Image)
+    assert result.platform == made.app.platform

@@ -116,24 +116,31 @@ def rebase_artifact(app: Artifact, *, new_base: Artifact, old_base: Callable[[Im
     ``allow_platform_change``: the platforms one lacks are dropped); a single
     image needs its own platform there.
     """
-    apps, bases = _images(app), {image.platform: image for image in _images(new_base)}
-    missing = [image.platform for image in apps if image.platform not in bases]
-    extra = [p for p in bases if isinstance(app, ImageIndex) and
-             p not in {image.platform for image in apps}]
+    apps, bases = _images(app), {_key(image.platform): image for image in _images(new_base)}
+    missing = [image.platform for image in apps if _key(image.platform) not in bases]
+    extra = [key for key in bases if isinstance(app, ImageIndex) and
+             key not in {_key(image.platform) for image in apps}]
     if (missing or extra) and not options.allow_platform_change:
         raise RebaseError(f"{where} is for {_list(i.platform for i in apps)}, the new base "
-                          f"{new_base_name} for {_list(bases)}; --allow-platform-change "
-                          "rebases the platforms both have")
-    rebased = tuple(rebase_image(image, old_base=old_base(image), new_base=bases[image.platform],
+                          f"{new_base_name} for {_list(b.platform for b in bases.values())}; "
+                          "--allow-platform-change rebases the platforms both have")
+    rebased = tuple(rebase_image(image, old_base=old_base(image),
+                                 new_base=bases[_key(image.platform)],
                                  new_base_name=new_base_name, options=options,
                                  where=f"{where} ({image.platform})")
-                    for image in apps if image.platform in bases)
+                    for image in apps if _key(image.platform) in bases)
     if not rebased:
         raise RebaseError(f"{where}: the new base {new_base_name} has none of its platforms")
     if isinstance(app, Image):
         return rebased[0]
     named = {BASE_NAME: new_base_name} if BASE_NAME in app.annotations else {}
     return ImageIndex(rebased, annotations={**app.annotations, **named})
+
+
+def _key(platform: Platform) -> tuple[str, str, str]:
+    """A platform as matched: arm64 without a variant is arm64/v8 (as containerd reads it)."""
+    variant = platform.variant or ("v8" if platform.architecture == "arm64" else "")
+    return platform.os, platform.architecture, variant
 
 
 def _images(artifact: Artifact) -> Sequence[Image]:
