@@ -28,6 +28,7 @@ import engine
 import flavors
 import foundation
 import python_app
+import rebase
 import registry
 import report
 from common import REPO, BenchError, Context, Section
@@ -46,7 +47,8 @@ class Module(Protocol):
 
 MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
                                binary_size.NAME: binary_size, python_app.NAME: python_app,
-                               flavors.NAME: flavors, debug_session.NAME: debug_session}
+                               flavors.NAME: flavors, debug_session.NAME: debug_session,
+                               rebase.NAME: rebase}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("api",),
     ("debug",),
     ("inspection",),
+    ("rebase",),
     ("transports",),
     ("assembly",),
     ("sbom",),

@@ -10,7 +10,8 @@ its message as one line and exits 1. The hierarchy::
     ├── FetchError           a download failed (network, HTTP status, disk)
     ├── IntegrityError       a signature or checksum did not match
     ├── FormatError          a file (deb, tar, image, index) is not what it claims
-    └── TransportError       an image source or sink failed (path, engine, registry)
+    ├── TransportError       an image source or sink failed (path, engine, registry)
+    └── RebaseError          an image cannot be rebased as asked (wrong old base, platforms, user)
 """
 
 from __future__ import annotations
@@ -46,3 +47,7 @@ class FormatError(DistillError):
 
 class TransportError(DistillError):
     """Reading or writing an image at a reference failed."""
+
+
+class RebaseError(DistillError):
+    """An image cannot be put on another base as asked."""

@@ -86,6 +86,11 @@ def test_static_layer_is_the_layer_of_distill_base(
     base = oci_layout.read(layout, tag="nonroot")
     assert isinstance(base, Image)
     assert [layer.digest for layer in base.layers] == [the_image(hello_build).layers[0].digest]
+    # The app names that very image as its base, so `distill rebase` can find its layers.
+    annotations = the_image(hello_build).annotations
+    assert annotations["org.opencontainers.image.base.digest"] == base.digest
+    assert annotations["io.distill.base.layers"] == "1"
+    assert "org.opencontainers.image.base.digest" not in base.annotations
 
 
 def test_second_build_comes_from_the_layer_store(

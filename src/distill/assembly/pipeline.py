@@ -10,6 +10,7 @@ uploaded.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,13 +47,14 @@ from distill.assembly.resolution import (
     sources_for,
 )
 from distill.assembly.runtime import runtime_config
-from distill.config import Config
+from distill.config import Config, parse_config
 from distill.debian.lock import LockedPackage, read_lock
 from distill.errors import ConfigError
 from distill.flavors import flavor_entrypoint, flavor_env, variant_settings
 from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
 from distill.layers.tarball import MAX_MTIME
+from distill.oci.annotations import BASE_DIGEST, BASE_LAYERS
 from distill.oci.config import HistoryEntry, RuntimeConfig, rfc3339
 from distill.oci.model import Artifact, Image, ImageIndex, Platform
 from distill.oci.mutate import (
@@ -160,8 +162,35 @@ class _Start:
 
 
 def _image(context: BuildContext, plan: PackagePlan) -> Image:
-    """One architecture's image: the start (flavor layers or a remote base), the packages'
-    and packagers' layers, the user's files, then runtime settings and annotations."""
+    """One architecture's image, annotated with the digest and layer count of the base
+    it was built on (so ``distill rebase`` can tell its own layers from the base's)."""
+    image = _assemble(context, plan)
+    if context.base is not None or context.config.base == "scratch":
+        return image  # a remote base's annotations come with its start
+    base = _assemble(dataclasses.replace(context, config=_flavor_base_config(context.config)),
+                     _flavor_plan(plan))
+    if [layer.digest for layer in image.layers] == [layer.digest for layer in base.layers]:
+        return image  # nothing of its own above the flavor: a base image itself
+    return with_annotations(image, {BASE_DIGEST: base.digest, BASE_LAYERS: str(len(base.layers))})
+
+
+def _flavor_base_config(config: Config) -> Config:
+    """The configuration ``distill base FLAVOR:VARIANT`` builds for the configuration's
+    flavor, release and variant (with its certificates, which go into the flavor layer)."""
+    document = {"name": config.base, "base": config.base, "variant": config.variant,
+                "release": config.release, "archs": list(config.archs)}
+    base = parse_config(document, source="the flavor base", base_dir=Path.cwd())
+    return base.model_copy(update={"certificates": config.certificates})
+
+
+def _flavor_plan(plan: PackagePlan) -> PackagePlan:
+    """``plan`` without the extra packages: the flavor layers' packages only."""
+    return PackagePlan(plan.arch, tuple(g for g in plan.groups if g.layer != EXTRA_GROUP))
+
+
+def _assemble(context: BuildContext, plan: PackagePlan) -> Image:
+    """The start (flavor layers or a remote base), the packages' and packagers' layers,
+    the user's files, then runtime settings and annotations."""
     config = context.config
     remote = context.base
     start = (_flavor_start(context, plan) if remote is None

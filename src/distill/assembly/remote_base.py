@@ -36,6 +36,7 @@ from distill.flavors import variant_settings
 from distill.fsutil import atomic_write_bytes, cache_root
 from distill.layers.base_check import VERDICTS, check_image_layers
 from distill.oci import media_types
+from distill.oci.annotations import BASE_DIGEST, BASE_LAYERS, BASE_NAME
 from distill.oci.config import HistoryEntry
 from distill.oci.model import Artifact, Image, Layer, image_for
 from distill.oci.reference import DOCKER_ARCHIVE, DOCKER_DAEMON, OCI, OCI_ARCHIVE, Reference
@@ -156,9 +157,9 @@ def _split_env(item: str) -> tuple[str, str]:
 
 
 def base_annotations(base: RemoteBase, image: Image) -> dict[str, str]:
-    """The OCI annotations naming the base image and its digest."""
-    return {"org.opencontainers.image.base.name": str(base.reference),
-            "org.opencontainers.image.base.digest": image.digest}
+    """The OCI annotations naming the base image and its digest, and its layer count."""
+    return {BASE_NAME: str(base.reference), BASE_DIGEST: image.digest,
+            BASE_LAYERS: str(len(image.layers))}
 
 
 def pin_entry(base: RemoteBase) -> dict[str, Any]:

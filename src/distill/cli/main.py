@@ -56,6 +56,7 @@ class _LazyGroup(click.Group):
         "sbom": "distill.cli.sbom_command:sbom",
         "inspect": "distill.cli.inspect_command:inspect",
         "diff": "distill.cli.diff_command:diff",
+        "rebase": "distill.cli.rebase_command:rebase",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from distill.oci.model import Platform, canonical_json
 
@@ -107,6 +108,32 @@ def runtime_json(rc: RuntimeConfig) -> dict[str, object]:
                 check[key] = value
         doc["Healthcheck"] = check
     return doc
+
+
+def runtime_from_json(doc: Mapping[str, Any]) -> RuntimeConfig:
+    """The :class:`RuntimeConfig` of a config's ``config`` object (the inverse of
+    :func:`runtime_json`; keys it does not model, such as ``OnBuild``, are dropped)."""
+    check = doc.get("Healthcheck")
+    return RuntimeConfig(
+        user=str(doc.get("User") or ""),
+        env=tuple(str(item) for item in doc.get("Env") or ()),
+        entrypoint=_strings(doc.get("Entrypoint")),
+        cmd=_strings(doc.get("Cmd")),
+        working_dir=str(doc.get("WorkingDir") or ""),
+        exposed_ports=tuple(doc.get("ExposedPorts") or ()),
+        volumes=tuple(doc.get("Volumes") or ()),
+        labels={str(k): str(v) for k, v in (doc.get("Labels") or {}).items()},
+        stop_signal=str(doc.get("StopSignal") or ""),
+        healthcheck=None if not check else HealthCheck(
+            test=tuple(check.get("Test") or ()), interval_ns=int(check.get("Interval") or 0),
+            timeout_ns=int(check.get("Timeout") or 0),
+            start_period_ns=int(check.get("StartPeriod") or 0),
+            retries=int(check.get("Retries") or 0)),
+    )
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else tuple(str(item) for item in value)
 
 
 def history_json(entry: HistoryEntry, created: str | None) -> dict[str, object]:

@@ -36,6 +36,7 @@ __all__ = [
     "parse_reference",
     "pick_image",
     "read_artifact",
+    "read_manifests",
     "transport_for",
     "write_artifact",
 ]
@@ -70,3 +71,17 @@ def read_artifact(ref: Reference, work_dir: Path, *, check_diff_ids: bool = True
     """
     return transport_for(ref).read_reference(ref, work_dir=work_dir,
                                              check_diff_ids=check_diff_ids)
+
+
+def read_manifests(ref: Reference, work_dir: Path, *, digest: str | None = None) -> Artifact:
+    """The manifests and configs of the registry image at ``ref`` (or at its manifest
+    ``digest``), its layers left in the registry: such an image can be written back to
+    that registry only (see :mod:`distill.transports.registry.pull`)."""
+    if ref.transport != DOCKER:
+        from distill.errors import TransportError
+
+        raise TransportError(f"{ref} is not a registry image: only those are read without "
+                             "their layers")
+    registry = importlib.import_module(MODULES[DOCKER])
+    artifact: Artifact = registry.read_without_layers(ref, work_dir=work_dir, digest=digest)
+    return artifact

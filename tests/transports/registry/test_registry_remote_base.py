@@ -50,6 +50,7 @@ def _assert_on_base(app: Image, base: Image) -> None:
         assert app.config["config"][key] == base.config["config"][key]
     assert app.config["config"]["Entrypoint"] == ["/hello"]
     assert app.annotations["org.opencontainers.image.base.digest"] == base.digest
+    assert app.annotations["io.distill.base.layers"] == str(len(base.layers))
 
 
 @pytest.fixture(scope="session")

@@ -57,3 +57,12 @@ def read_reference(ref: Reference, *, work_dir: Path, check_diff_ids: bool = Tru
     host, repository = split_name(ref.name or "")
     return pull(host=host, repository=repository, tag=ref.tag or "latest", work_dir=work_dir,
                 check_diff_ids=check_diff_ids)
+
+
+def read_without_layers(ref: Reference, *, work_dir: Path, digest: str | None = None
+                        ) -> Artifact:
+    """``docker://HOST/REPO[:TAG]`` (or its manifest ``digest``): manifests and configs only;
+    the layers stay in the registry (see :mod:`.pull`)."""
+    host, repository = split_name(ref.name or "")
+    return pull(host=host, repository=repository, tag=digest or ref.tag or "latest",
+                work_dir=work_dir, check_diff_ids=False, fetch_layers=False)

@@ -5,6 +5,12 @@ Every manifest, config and layer is checked against its digest; with
 diff_id against the config and to learn its uncompressed size. A copy to
 another registry or layout can skip that, as skopeo does: the compressed
 digest already pins the content. Layers are downloaded several at a time.
+
+Without ``fetch_layers`` only the manifests and configs are read: each layer
+is a descriptor whose ``path`` (in ``work_dir``) does not exist and whose
+uncompressed size is unknown (0). Such an image can be pushed to the same
+registry only, where the push finds or mounts every layer (``distill rebase``
+moves no layer bytes that way).
 """
 
 from __future__ import annotations
@@ -32,21 +38,23 @@ _CHUNK = 1 << 20
 def pull(
     *, host: str, repository: str, tag: str, work_dir: Path,
     options: RegistryOptions | None = None, progress: Progress = SILENT,
-    check_diff_ids: bool = True,
+    check_diff_ids: bool = True, fetch_layers: bool = True,
 ) -> Artifact:
-    """Read ``host/repository:tag``; layer blobs land in ``work_dir/blobs/sha256``."""
+    """Read ``host/repository:tag`` (or ``@digest``: ``tag`` may be a digest); layer blobs
+    land in ``work_dir/blobs/sha256``."""
     with RegistryClient(host, options=options) as client:
         return pull_with(client, repository=repository, reference=tag, work_dir=work_dir,
-                         progress=progress, check_diff_ids=check_diff_ids)
+                         progress=progress, check_diff_ids=check_diff_ids,
+                         fetch_layers=fetch_layers)
 
 
 def pull_with(
     client: RegistryClient, *, repository: str, reference: str, work_dir: Path,
-    progress: Progress = SILENT, check_diff_ids: bool = True,
+    progress: Progress = SILENT, check_diff_ids: bool = True, fetch_layers: bool = True,
 ) -> Artifact:
     """Pull through an open ``client``."""
     fetch = _Fetch(client=client, repository=repository, work_dir=work_dir, progress=progress,
-                   full=check_diff_ids)
+                   full=check_diff_ids, layers=fetch_layers)
     media_type, data = client.get_manifest(repository, reference)
     doc = _json(data, f"{client.host}/{repository}:{reference}")
     media_type = media_type if media_type in _KNOWN else str(doc.get("mediaType", ""))
@@ -97,6 +105,7 @@ class _Fetch:
     work_dir: Path
     progress: Progress
     full: bool
+    layers: bool
 
 
 def _pull_image(fetch: _Fetch, digest: str, *, platform: Platform) -> Image:
@@ -133,6 +142,10 @@ def _layer(fetch: _Fetch, doc: Mapping[str, Any], diff_id: str, blobs: Path) -> 
     digest, size = str(doc["digest"]), int(doc["size"])
     media_type = str(doc.get("mediaType") or media_types.OCI_LAYER_GZIP)
     target = blobs / digest_hex(digest)
+    if not fetch.layers:  # the manifest names it: the repository holds it
+        known.remember(client.host, repository, digest)
+        return Layer(digest=digest, size=size, diff_id=diff_id, uncompressed_size=0,
+                     path=target, media_type=media_type)
     if not target.exists() or target.stat().st_size != size:
         task = progress.task(f"pull {digest[7:19]}", total=size)
         client.download_blob(repository, digest, size, target, task)

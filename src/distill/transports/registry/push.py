@@ -2,7 +2,8 @@
 
 Order makes an interrupted push harmless: every blob first (several at once;
 those the registry has are skipped after a HEAD, those another repository of
-the registry holds are mounted), then each child manifest by digest, and the
+the registry holds are mounted; a layer read without its bytes must be one of
+those), then each child manifest by digest, and the
 tag last, so the tag moves only when everything it names is there. An image
 whose tag already points at the same digest costs one HEAD request.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
+from distill.errors import TransportError
 from distill.oci import media_types
 from distill.oci.digest import sha256_digest
 from distill.oci.model import Artifact, Image, ImageIndex
@@ -88,6 +90,9 @@ def _ensure_blob(client: RegistryClient, repository: str, blob: Blob, progress: 
         known.remember(client.host, repository, blob.digest)
         return
     sources = [r for r in known.repositories_with(client.host, blob.digest) if r != repository]
+    if blob.path is not None and not sources and not blob.path.exists():
+        raise TransportError(f"blob {blob.digest} was read from a registry without its bytes "
+                             f"and {client.host}/{repository} does not have it")
     task = progress.task(f"push {blob.digest[7:19]}", total=blob.size)
     client.upload_blob(repository, blob, task, mount_from=sources[-1] if sources else None)
     task.finish()
