@@ -51,6 +51,7 @@ class _LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "copy": "distill.cli.registry_commands:copy",
         "login": "distill.cli.registry_commands:login",
+        "index": "distill.cli.index_command:index",
         "binary": "distill.cli.binary_command:binary",
         "python": "distill.cli.python_command:python",
     }

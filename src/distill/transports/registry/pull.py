@@ -5,6 +5,10 @@ Every manifest, config and layer is checked against its digest; with
 diff_id against the config and to learn its uncompressed size. A copy to
 another registry or layout can skip that, as skopeo does: the compressed
 digest already pins the content. Layers are downloaded several at a time.
+``fetch_layers=False`` reads manifests and configs only (``distill index``
+into the same registry needs no layer bytes): each layer's ``path`` then names
+where it would be, and the registry is remembered as holding it, so a push to
+another repository of that registry mounts it.
 """
 
 from __future__ import annotations
@@ -42,11 +46,11 @@ def pull(
 
 def pull_with(
     client: RegistryClient, *, repository: str, reference: str, work_dir: Path,
-    progress: Progress = SILENT, check_diff_ids: bool = True,
+    progress: Progress = SILENT, check_diff_ids: bool = True, fetch_layers: bool = True,
 ) -> Artifact:
-    """Pull through an open ``client``."""
+    """Pull through an open ``client`` (layer blobs too unless ``fetch_layers`` is False)."""
     fetch = _Fetch(client=client, repository=repository, work_dir=work_dir, progress=progress,
-                   full=check_diff_ids)
+                   full=check_diff_ids and fetch_layers, layers=fetch_layers)
     media_type, data = client.get_manifest(repository, reference)
     doc = _json(data, f"{client.host}/{repository}:{reference}")
     media_type = media_type if media_type in _KNOWN else str(doc.get("mediaType", ""))
@@ -97,6 +101,7 @@ class _Fetch:
     work_dir: Path
     progress: Progress
     full: bool
+    layers: bool
 
 
 def _pull_image(fetch: _Fetch, digest: str, *, platform: Platform) -> Image:
@@ -133,6 +138,10 @@ def _layer(fetch: _Fetch, doc: Mapping[str, Any], diff_id: str, blobs: Path) -> 
     digest, size = str(doc["digest"]), int(doc["size"])
     media_type = str(doc.get("mediaType") or media_types.OCI_LAYER_GZIP)
     target = blobs / digest_hex(digest)
+    if not fetch.layers:
+        known.remember(client.host, repository, digest)
+        return Layer(digest=digest, size=size, diff_id=diff_id, uncompressed_size=0,
+                     path=target, media_type=media_type)
     if not target.exists() or target.stat().st_size != size:
         task = progress.task(f"pull {digest[7:19]}", total=size)
         client.download_blob(repository, digest, size, target, task)
