@@ -114,6 +114,7 @@ def _image(fetch: _Fetch, manifest: dict[str, Any], *, platform: Platform | None
     client, repository = fetch.client, fetch.repository
     where = f"{client.host}/{repository}"
     config_bytes = client.get_blob_bytes(repository, str(manifest["config"]["digest"]))
+    known.remember(client.host, repository, str(manifest["config"]["digest"]))
     config = _json(config_bytes, f"config of {where}")
     diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
     layer_docs = list(manifest.get("layers") or [])
