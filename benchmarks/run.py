@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 import binary_size
+import container
 import engine
 import flavors
 import foundation
@@ -45,7 +46,7 @@ class Module(Protocol):
 
 MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
                                binary_size.NAME: binary_size, python_app.NAME: python_app,
-                               flavors.NAME: flavors}
+                               flavors.NAME: flavors, container.NAME: container}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 
