@@ -17,7 +17,10 @@ XDIST ?= 2
 
 export DISTILL_CACHE ?= $(CACHE)/test-cache
 
-.PHONY: help venv system-deps test check lint typecheck unit pytest bench demo clean
+.PHONY: help venv system-deps test check lint typecheck unit pytest bench demo image clean
+
+# `make image PUSH=docker://HOST/REPO:TAG` also pushes distill's own image there.
+PUSH ?=
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -63,6 +66,11 @@ bench: venv ## benchmarks/run.py, if there is one
 demo: system-deps venv ## build and run the demo images (scripts/demo.sh)
 	cd $(REPO)
 	PATH="$(BIN):$$PATH" $(WITH_ENGINE) bash scripts/demo.sh
+
+image: venv ## build distill's own image (image/distill.yaml) with distill; load distill:latest
+	cd $(REPO)
+	$(WITH_ENGINE) $(BIN)/distill build -f image/distill.yaml -o docker-daemon:distill:latest \
+		$(if $(PUSH),-o $(PUSH))
 
 clean: ## remove the venv, caches and build output
 	cd $(REPO)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 import binary_size
+import container
 import debug_session
 import engine
 import flavors
@@ -48,7 +49,7 @@ class Module(Protocol):
 MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
                                binary_size.NAME: binary_size, python_app.NAME: python_app,
                                flavors.NAME: flavors, debug_session.NAME: debug_session,
-                               rebase.NAME: rebase}
+                               rebase.NAME: rebase, container.NAME: container}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 

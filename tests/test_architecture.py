@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("debug",),
     ("inspection",),
     ("rebase",),
+    ("fanout",),
     ("transports",),
     ("assembly",),
     ("sbom",),

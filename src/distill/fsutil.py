@@ -33,6 +33,20 @@ def cache_root() -> Path:
     return Path(platformdirs.user_cache_dir("distill"))
 
 
+def ensure_temp_dir() -> None:
+    """Create the folder ``$TMPDIR`` names when it is missing.
+
+    Python's ``tempfile`` silently skips a ``TMPDIR`` that does not exist and
+    falls back to /tmp, /var/tmp or the working folder. In a container with a
+    read-only root and ``TMPDIR`` on a fresh, empty cache volume (a Kubernetes
+    emptyDir) those are read-only or the output folder, so the folder is made first.
+    """
+    named = os.environ.get("TMPDIR")
+    if named:
+        with contextlib.suppress(OSError):  # unwritable: tempfile picks another, as before
+            Path(named).mkdir(parents=True, exist_ok=True)
+
+
 def current_umask() -> int:
     """The process's umask (read from /proc where possible: setting it is not thread-safe)."""
     try:

@@ -55,6 +55,11 @@ def test_vcs_caches_bytecode_and_virtualenvs_are_left_out_at_any_depth(tmp_path:
     assert kept(tmp_path) == ["app/", "app/__init__.py", "sub/", "tools/"]
 
 
+def test_a_git_file_of_a_worktree_or_submodule_is_left_out(tmp_path: Path) -> None:
+    make(tmp_path, ".git", "app.py", "vendor/lib/.git", "vendor/lib/lib.py")
+    assert kept(tmp_path) == ["app.py", "vendor/", "vendor/lib/", "vendor/lib/lib.py"]
+
+
 def test_a_folder_named_venv_without_pyvenv_cfg_is_kept(tmp_path: Path) -> None:
     make(tmp_path, "myapp/venv/__init__.py")
     assert kept(tmp_path) == ["myapp/", "myapp/venv/", "myapp/venv/__init__.py"]

@@ -22,6 +22,7 @@ import click
 
 from distill import __version__
 from distill.errors import DistillError
+from distill.fsutil import ensure_temp_dir
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -50,6 +51,7 @@ class _LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "copy": "distill.cli.registry_commands:copy",
         "login": "distill.cli.registry_commands:login",
+        "index": "distill.cli.index_command:index",
         "binary": "distill.cli.binary_command:binary",
         "python": "distill.cli.python_command:python",
         "debug": "distill.cli.debug_command:debug",
@@ -161,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run distill with ``argv`` (default: the process arguments); return the exit code."""
     # distill uses no pydantic plugins; looking for them scans every installed package.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    ensure_temp_dir()
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:

@@ -27,6 +27,8 @@ ANYWHERE_DIRS = frozenset({
     ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
     ".tox", ".nox",
 })
+# A git worktree or submodule has a ``.git`` file pointing at the real repository.
+VCS_FILES = frozenset({".git", ".hg"})
 TOP_DIRS = frozenset({"build", "dist", "node_modules", ".idea", ".vscode"})
 EXCLUDED_FILE_SUFFIXES = (".pyc", ".pyo")
 _VENV_MARKER = "pyvenv.cfg"
@@ -66,7 +68,8 @@ def project_entries(root: Path, *, import_root: str = ".") -> Iterator[ProjectEn
                     dirs.append(name)
                 if keep:
                     yield ProjectEntry(child, is_dir=True)
-            elif not name.endswith(EXCLUDED_FILE_SUFFIXES) and not rules.ignored(child):
+            elif (name not in VCS_FILES and not name.endswith(EXCLUDED_FILE_SUFFIXES)
+                  and not rules.ignored(child)):
                 yield ProjectEntry(child, is_dir=False)
 
 

@@ -10,7 +10,8 @@ Without ``fetch_layers`` only the manifests and configs are read: each layer
 is a descriptor whose ``path`` (in ``work_dir``) does not exist and whose
 uncompressed size is unknown (0). Such an image can be pushed to the same
 registry only, where the push finds or mounts every layer (``distill rebase``
-moves no layer bytes that way).
+moves no layer bytes that way). A push to another repository of
+that registry mounts such layers (``distill index``).
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ def pull_with(
     client: RegistryClient, *, repository: str, reference: str, work_dir: Path,
     progress: Progress = SILENT, check_diff_ids: bool = True, fetch_layers: bool = True,
 ) -> Artifact:
-    """Pull through an open ``client``."""
+    """Pull through an open ``client`` (layer blobs too unless ``fetch_layers`` is False)."""
     fetch = _Fetch(client=client, repository=repository, work_dir=work_dir, progress=progress,
-                   full=check_diff_ids, layers=fetch_layers)
+                   full=check_diff_ids and fetch_layers, layers=fetch_layers)
     media_type, data = client.get_manifest(repository, reference)
     doc = _json(data, f"{client.host}/{repository}:{reference}")
     media_type = media_type if media_type in _KNOWN else str(doc.get("mediaType", ""))
@@ -118,6 +119,7 @@ def _image(fetch: _Fetch, manifest: dict[str, Any], *, platform: Platform | None
     client, repository = fetch.client, fetch.repository
     where = f"{client.host}/{repository}"
     config_bytes = client.get_blob_bytes(repository, str(manifest["config"]["digest"]))
+    known.remember(client.host, repository, str(manifest["config"]["digest"]))
     config = _json(config_bytes, f"config of {where}")
     diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
     layer_docs = list(manifest.get("layers") or [])
