@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
     ("api",),
     ("debug",),
+    ("maintenance",),
     ("transports",),
     ("assembly",),
     ("sbom",),
