@@ -72,7 +72,7 @@ def upgrade_lock(
         for arch in sorted(old.packages):
             records = load_records(release_indexes(releases, arch=arch), cache=cache,
                                    progress=progress, client=http)
-            packages[arch], found = _upgrade_arch(
+            packages[arch], found = upgrade_packages(
                 old.packages[arch], records, arch=arch, ignore=ignore,
                 security_only=security_only, names=names)
             changes += found
@@ -93,10 +93,15 @@ def _check_names(lock: Lock, names: Collection[str]) -> None:
                           " to upgrade (add it to packages: and run `distill lock`)")
 
 
-def _upgrade_arch(
+def upgrade_packages(
     locked: Sequence[LockedPackage], records: Sequence[PackageRecord], *, arch: str,
     ignore: Collection[str], security_only: bool, names: Collection[str],
 ) -> tuple[tuple[LockedPackage, ...], list[Change]]:
+    """One architecture's locked packages after the upgrade (sorted by name), and the changes.
+
+    ``records`` are that architecture's current index records; ``ignore`` the
+    dependencies the flavors leave out.
+    """
     index = PackageIndex(records, arch=arch)
     targets = {
         package.name: record for package in locked
