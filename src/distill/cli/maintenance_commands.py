@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from distill.cli.console import progress_reporter
-from distill.config import load_config
 from distill.debian.lock import read_lock
-from distill.maintenance import OutdatedReport, Upgrade, outdated_image, outdated_lock
-from distill.maintenance import upgrade_lock as upgrade
+from distill.maintenance.checks import outdated_image, outdated_lock
+from distill.maintenance.outdated import OutdatedReport
 from distill.oci.reference import parse_reference
+
+if TYPE_CHECKING:
+    from distill.maintenance.upgrade import Upgrade
 
 EXIT_CURRENT = 0
 EXIT_SECURITY = 1
@@ -43,6 +46,8 @@ def outdated(ctx: click.Context, ref: str | None, config_file: Path | None,
         if ref is not None:
             report = outdated_image(parse_reference(ref), arch=arch, progress=progress)
         else:
+            from distill.config import load_config
+
             config = load_config(config_file) if config_file is not None else None
             path = lock_file or Path(config_file or ".").parent / "distill.lock"
             report = outdated_lock(read_lock(path, config=config_file), config=config,
@@ -82,6 +87,9 @@ def _print_report(report: OutdatedReport) -> None:
 def upgrade_lock(*, config_file: Path, security_only: bool, names: Sequence[str],
                  quiet: bool) -> None:
     """``distill lock --upgrade [--security-only] [PACKAGE...]``."""
+    from distill.config import load_config
+    from distill.maintenance.upgrade import upgrade_lock as upgrade
+
     config = load_config(config_file)
     path = config_file.parent / "distill.lock"
     with progress_reporter(not quiet) as progress:

@@ -1,17 +1,7 @@
-"""Keeping images current: which packages have updates (``distill outdated``) and moving a
-lock to them (``distill lock --upgrade``)."""
+"""Keeping images current: which packages have updates (``distill outdated``, in
+:mod:`~distill.maintenance.checks`) and moving a lock to them (``distill lock --upgrade``,
+in :mod:`~distill.maintenance.upgrade`).
 
-from distill.maintenance.checks import check_packages, outdated_image, outdated_lock
-from distill.maintenance.outdated import OutdatedReport, Update
-from distill.maintenance.upgrade import Change, Upgrade, upgrade_lock
-
-__all__ = [
-    "Change",
-    "OutdatedReport",
-    "Update",
-    "Upgrade",
-    "check_packages",
-    "outdated_image",
-    "outdated_lock",
-    "upgrade_lock",
-]
+Nothing is imported here, so ``distill outdated`` on an image does not pay for
+loading the configuration schema.
+"""

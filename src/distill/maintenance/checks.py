@@ -12,9 +12,8 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from distill.assembly.resolution import sources_for
-from distill.config import Config
 from distill.debian.lock import Lock
 from distill.debian.repository import load_packages
 from distill.debian.sources import Source, debian_sources_for, read_host_sources
@@ -25,6 +24,9 @@ from distill.maintenance.outdated import OutdatedReport, Pinned, find_updates, m
 from distill.oci.reference import Reference
 from distill.progress import SILENT, Progress
 from distill.transports import pick_image, read_artifact
+
+if TYPE_CHECKING:
+    from distill.config import Config
 
 
 def outdated_image(
@@ -51,6 +53,9 @@ def outdated_lock(
     """The updates for every architecture's packages of ``lock``, checked against
     ``config``'s sources when given, else the host's for the lock's release."""
     if config is not None:
+        # only here: the configuration's schema costs a tenth of a second to import
+        from distill.assembly.resolution import sources_for
+
         sources = sources_for(config)
     else:
         sources = debian_sources_for(read_host_sources(), lock.release)
@@ -69,5 +74,6 @@ def check_packages(
     progress: Progress = SILENT,
 ) -> OutdatedReport:
     """Compare ``pinned`` with the current verified indexes of ``sources`` for ``arch``."""
-    records = load_packages(sources, arch=arch, cache=cache_root() / "debian", progress=progress)
+    records = load_packages(sources, arch=arch, cache=cache_root() / "debian", progress=progress,
+                            names=frozenset(package.name for package in pinned))
     return find_updates(pinned, records, release=release, sources=sources)
