@@ -27,6 +27,7 @@ import debug_session
 import engine
 import flavors
 import foundation
+import outdated
 import python_app
 import registry
 import report
@@ -46,7 +47,8 @@ class Module(Protocol):
 
 MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
                                binary_size.NAME: binary_size, python_app.NAME: python_app,
-                               flavors.NAME: flavors, debug_session.NAME: debug_session}
+                               flavors.NAME: flavors, debug_session.NAME: debug_session,
+                               outdated.NAME: outdated}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 
