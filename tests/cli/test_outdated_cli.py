@@ -145,3 +145,15 @@ def test_upgrading_without_a_lock_is_one_error_line(run_cli: RunCli, tmp_path: P
     assert run.code == 1
     assert len(run.err_lines) == 1 and "run `distill lock`" in run.err_lines[0]
     assert not (tmp_path / "distill.lock").exists()
+
+
+def test_an_image_of_another_distribution_is_one_error_line(
+    run_cli: RunCli, tmp_path: Path,
+) -> None:
+    ref = _image(tmp_path / "image", {
+        "/etc/os-release": "ID=ubuntu\nVERSION_CODENAME=noble\n",
+        "/var/lib/dpkg/status.d/a": _status("a", "1.0")})
+    run = run_cli("outdated", ref)
+    assert run.code == 1
+    assert run.err_lines == [f"error: {ref} is a ubuntu image: distill checks Debian packages"
+                             " against Debian's indexes only"]

@@ -34,7 +34,7 @@ def test_status_d_paragraphs_are_read_and_md5sums_are_not(tmp_path: Path) -> Non
     found = read_image_packages(image_of([layer]))
     assert _names(found.packages) == [("libc6", "2.36-9+deb12u7"), ("tzdata", "2024a-0+deb12u1")]
     assert found.packages[0].source == "glibc"
-    assert found.release == "bookworm"
+    assert (found.release, found.distribution) == ("bookworm", None)
 
 
 def test_dpkg_status_counts_only_installed_packages(tmp_path: Path) -> None:
@@ -78,10 +78,11 @@ def test_an_opaque_folder_hides_what_earlier_layers_put_in_it(tmp_path: Path) ->
 def test_os_release_through_its_symlink_and_release_from_versions(tmp_path: Path) -> None:
     linked = gzip_layer(tmp_path / "1", [
         Entry("etc/os-release", kind="symlink", target="../usr/lib/os-release"),
-        Entry("usr/lib/os-release", data=b"VERSION_CODENAME=trixie\n"),
+        Entry("usr/lib/os-release", data=b'ID=debian\nVERSION_CODENAME="trixie"\n'),
         Entry("var/lib/dpkg/status.d/a", data=_status("a", "1.0")),
     ])
-    assert read_image_packages(image_of([linked])).release == "trixie"
+    found = read_image_packages(image_of([linked]))
+    assert (found.release, found.distribution) == ("trixie", "debian")
     bare = gzip_layer(tmp_path / "2", [
         Entry("var/lib/dpkg/status.d/base-files", data=_status("base-files", "12.4+deb12u5")),
     ])

@@ -38,6 +38,9 @@ def outdated_image(
         image = pick_image(read_artifact(ref, Path(work), check_diff_ids=False),
                            architecture=arch)
         found = read_image_packages(image)
+    if found.distribution not in (None, "debian"):
+        raise FormatError(f"{ref} is a {found.distribution} image: distill checks Debian"
+                          " packages against Debian's indexes only")
     if found.release is None:
         raise FormatError(f"cannot tell the Debian release of {ref}: it has no"
                           " /etc/os-release with VERSION_CODENAME")

@@ -47,6 +47,8 @@ class ImagePackages:
     packages: tuple[Installed, ...]
     release: str | None
     """VERSION_CODENAME of its os-release, else guessed from package versions; None if neither."""
+    distribution: str | None = None
+    """``ID`` of its os-release (``debian``), None without one."""
 
 
 def read_image_packages(image: Image) -> ImagePackages:
@@ -63,7 +65,9 @@ def read_image_packages(image: Image) -> ImagePackages:
             " so its Debian packages are unknown"
         )
     packages = _parse(paragraphs, status=files.get(STATUS_FILE))
-    return ImagePackages(packages=packages, release=_release(files, packages))
+    os_release = _os_release(files)
+    return ImagePackages(packages=packages, release=_release(os_release, packages),
+                         distribution=os_release.get("ID"))
 
 
 def _wanted(path: str) -> bool:
@@ -141,21 +145,24 @@ def _installed(paragraph: Mapping[str, str]) -> Installed | None:
                      architecture=paragraph.get("Architecture", "all"), source=source)
 
 
-def _release(files: Mapping[str, str], packages: Iterable[Installed]) -> str | None:
+def _os_release(files: Mapping[str, str]) -> dict[str, str]:
+    """The fields of the image's os-release (``/etc`` first, as systemd reads it)."""
     for path in OS_RELEASE:
-        codename = _os_release_codename(files.get(path, ""))
-        if codename:
-            return codename
+        if path in files:
+            fields = {}
+            for line in files[path].splitlines():
+                key, sign, value = line.partition("=")
+                if sign:
+                    fields[key.strip()] = value.strip().strip("\"'")
+            return fields
+    return {}
+
+
+def _release(os_release: Mapping[str, str], packages: Iterable[Installed]) -> str | None:
+    if os_release.get("VERSION_CODENAME"):
+        return os_release["VERSION_CODENAME"]
     for package in packages:
         match = _DEB_SUFFIX.search(package.version)
         if match is not None and match.group(1) in _CODENAMES:
             return _CODENAMES[match.group(1)]
-    return None
-
-
-def _os_release_codename(text: str) -> str | None:
-    for line in text.splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "VERSION_CODENAME":
-            return value.strip().strip("\"'") or None
     return None
