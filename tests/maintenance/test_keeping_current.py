@@ -228,3 +228,14 @@ def test_upgrading_one_package_changes_only_its_entry(
     text = json.dumps(new, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert text.encode() == original
     assert new_bytes != original
+
+
+def test_a_configuration_without_the_security_suite_cannot_upgrade_to_it(
+    capsys: pytest.CaptureFixture[str], main_only: Project,
+) -> None:
+    before = main_only.lock.read_bytes()
+    run = _run(capsys, "lock", "-f", str(main_only.config), "--upgrade", "--security-only")
+    assert run.code == 0, run.err
+    assert "is current: no security updates" in run.out
+    assert f"no {SECURITY} suite among the sources" in run.err
+    assert main_only.lock.read_bytes() == before

@@ -95,6 +95,9 @@ def upgrade_lock(*, config_file: Path, security_only: bool, names: Sequence[str]
     with progress_reporter(not quiet) as progress:
         result = upgrade(config, lock_path=path, security_only=security_only, names=names,
                          progress=progress)
+    if not result.sees_security:
+        click.echo(f"warning: no {config.release}-security suite among the sources, so "
+                   "security updates cannot be seen", err=True)
     if not quiet:
         _print_changes(result, path=path, security_only=security_only)
 

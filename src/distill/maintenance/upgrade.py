@@ -26,6 +26,7 @@ from distill.debian.lock import Lock, LockedPackage, read_lock, write_lock
 from distill.debian.records import PackageRecord
 from distill.debian.repository import fetch_releases, load_records, release_indexes
 from distill.debian.resolver import resolve
+from distill.debian.sources import known_suites
 from distill.errors import ConfigError, ResolveError
 from distill.fsutil import cache_root
 from distill.maintenance.outdated import is_security_suite
@@ -49,6 +50,13 @@ class Upgrade:
 
     lock: Lock
     changes: tuple[Change, ...]
+    suites: tuple[str, ...] = ()
+    """The suites whose indexes were read."""
+
+    @property
+    def sees_security(self) -> bool:
+        """Whether a ``-security`` suite was among those read."""
+        return any(is_security_suite(suite) for suite in self.suites)
 
 
 def upgrade_lock(
@@ -76,13 +84,14 @@ def upgrade_lock(
                 old.packages[arch], records, arch=arch, ignore=ignore,
                 security_only=security_only, names=names)
             changes += found
+    suites = tuple(known_suites(sources))
     if not changes:
-        return Upgrade(lock=old, changes=())
+        return Upgrade(lock=old, changes=(), suites=suites)
     dates = {suite: release.date for _, suite, release in releases if release.date is not None}
     new = dataclasses.replace(old, packages=packages,
                               suite_dates=_suite_dates(old.suite_dates, dates, changes))
     write_lock(lock_path, new)
-    return Upgrade(lock=new, changes=tuple(changes))
+    return Upgrade(lock=new, changes=tuple(changes), suites=suites)
 
 
 def _check_names(lock: Lock, names: Collection[str]) -> None:
