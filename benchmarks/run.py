@@ -28,6 +28,7 @@ import debug_session
 import engine
 import flavors
 import foundation
+import outdated
 import python_app
 import rebase
 import registry
@@ -49,7 +50,8 @@ class Module(Protocol):
 MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
                                binary_size.NAME: binary_size, python_app.NAME: python_app,
                                flavors.NAME: flavors, debug_session.NAME: debug_session,
-                               rebase.NAME: rebase, container.NAME: container}
+                               rebase.NAME: rebase, container.NAME: container,
+                               outdated.NAME: outdated}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 

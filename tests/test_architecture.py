@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("inspection",),
     ("rebase",),
     ("fanout",),
+    ("maintenance",),
     ("transports",),
     ("assembly",),
     ("sbom",),

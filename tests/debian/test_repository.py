@@ -60,6 +60,22 @@ def test_cold_then_warm_load_is_served_from_the_parsed_cache(
 
 
 @pytest.mark.mirror
+def test_loading_only_some_names_gives_their_records_cold_and_warm(
+    local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path,
+) -> None:
+    source = _source(local_mirror, local_copy, mirror_source)
+    everything = load_packages([source], arch="amd64", cache=tmp_path / "everything")
+    some = {record.name for record in everything[::2]}
+    names = frozenset({*some, "distill-no-such-package"})
+    cache = tmp_path / "cache"
+    cold = load_packages([source], arch="amd64", cache=cache, names=names)
+    warm = load_packages([source], arch="amd64", cache=cache, names=names)
+    expected = [record for record in everything if record.name in names]
+    assert 0 < len(expected) < len(everything)
+    assert cold == warm == expected
+
+
+@pytest.mark.mirror
 def test_a_tampered_packages_index_is_refused_and_not_cached(
     local_mirror: Any, local_copy: Any, mirror_source: Source, tmp_path: Path,
     cache_files: CacheFiles,

@@ -59,6 +59,7 @@ class _LazyGroup(click.Group):
         "inspect": "distill.cli.inspect_command:inspect",
         "diff": "distill.cli.diff_command:diff",
         "rebase": "distill.cli.rebase_command:rebase",
+        "outdated": "distill.cli.maintenance_commands:outdated",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -141,12 +142,27 @@ def base(ctx: click.Context, flavor: str | None, release: str | None, archs: str
 @cli.command()
 @click.option("-f", "--file", "config_file", type=click.Path(path_type=Path),
               default=Path("distill.yaml"), show_default=True, help="The configuration.")
+@click.option("--upgrade", is_flag=True,
+              help="Move the locked packages (or only PACKAGE...) to their newest versions, "
+                   "keeping everything else as it is.")
+@click.option("--security-only", is_flag=True, help="With --upgrade: only security updates.")
+@click.argument("packages", nargs=-1, metavar="[PACKAGE]...")
 @click.pass_context
-def lock(ctx: click.Context, config_file: Path) -> None:
-    """Resolve the packages and write distill.lock next to the configuration."""
-    from distill.cli import commands
+def lock(ctx: click.Context, config_file: Path, upgrade: bool, security_only: bool,
+         packages: tuple[str, ...]) -> None:
+    """Resolve the packages and write distill.lock next to the configuration; with
+    --upgrade, update the existing lock to newer versions and print what changed."""
+    if not upgrade:
+        if security_only or packages:
+            raise click.UsageError("--security-only and PACKAGE go with --upgrade")
+        from distill.cli import commands
 
-    commands.lock(config_file=config_file, quiet=ctx.obj["quiet"])
+        commands.lock(config_file=config_file, quiet=ctx.obj["quiet"])
+        return
+    from distill.cli import maintenance_commands
+
+    maintenance_commands.upgrade_lock(config_file=config_file, security_only=security_only,
+                                      names=packages, quiet=ctx.obj["quiet"])
 
 
 @cli.command()
