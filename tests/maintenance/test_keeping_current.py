@@ -131,6 +131,21 @@ def test_outdated_finds_the_security_updates_of_an_image_built_from_main_only(
         assert line.endswith("security") and installed[name] in line
 
 
+def test_the_html_report_marks_the_outdated_packages(
+    capsys: pytest.CaptureFixture[str], main_only_image: str, tmp_path: Path,
+) -> None:
+    installed = _installed(main_only_image)
+    expected = _expect_some(security_newer(RELEASE, ARCH, installed), "the base image")
+    report = tmp_path / "report.html"
+    run = _run(capsys, "inspect", main_only_image, "--arch", ARCH, "--html", str(report))
+    assert (run.code, run.err) == (0, ""), run.err
+    page = report.read_text(encoding="utf-8")
+    data = json.loads(page.split('id="report-data">', 1)[1].split("</script>", 1)[0])
+    assert set(data["outdated"]) >= expected
+    assert all(data["outdated"][name] == newest_anywhere(RELEASE, ARCH, name)
+               for name in expected)
+
+
 def test_outdated_of_a_lock_uses_the_host_sources_and_of_a_config_its_own(
     capsys: pytest.CaptureFixture[str], main_only: Project,
 ) -> None:

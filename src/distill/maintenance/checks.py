@@ -21,6 +21,7 @@ from distill.errors import FormatError
 from distill.fsutil import cache_root
 from distill.maintenance.image_packages import read_image_packages
 from distill.maintenance.outdated import OutdatedReport, Pinned, find_updates, merge_reports
+from distill.oci.model import Image
 from distill.oci.reference import Reference
 from distill.progress import SILENT, Progress
 from distill.transports import pick_image, read_artifact
@@ -37,12 +38,18 @@ def outdated_image(
     with tempfile.TemporaryDirectory(prefix="distill-outdated-") as work:
         image = pick_image(read_artifact(ref, Path(work), check_diff_ids=False),
                            architecture=arch)
-        found = read_image_packages(image)
+        return outdated_in(image, label=str(ref), progress=progress)
+
+
+def outdated_in(image: Image, *, label: str, progress: Progress = SILENT) -> OutdatedReport:
+    """The updates for the packages of ``image`` (its layers must be readable);
+    ``label`` names it in errors."""
+    found = read_image_packages(image)
     if found.distribution not in (None, "debian"):
-        raise FormatError(f"{ref} is a {found.distribution} image: distill checks Debian"
+        raise FormatError(f"{label} is a {found.distribution} image: distill checks Debian"
                           " packages against Debian's indexes only")
     if found.release is None:
-        raise FormatError(f"cannot tell the Debian release of {ref}: it has no"
+        raise FormatError(f"cannot tell the Debian release of {label}: it has no"
                           " /etc/os-release with VERSION_CODENAME")
     sources = debian_sources_for(read_host_sources(), found.release)
     pinned = [Pinned(name=p.name, version=p.version) for p in found.packages]
