@@ -28,6 +28,7 @@ NETWORK_MODULES = ("httpx", "urllib.request", "http.client", "socket", "requests
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
     ("api",),
+    ("supply",),
     ("sbom",),
     ("transports",),
     ("assembly",),
