@@ -29,6 +29,7 @@ import foundation
 import python_app
 import registry
 import report
+import supply
 from common import REPO, BenchError, Context, Section
 from distill.errors import DistillError
 
@@ -45,7 +46,7 @@ class Module(Protocol):
 
 MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
                                binary_size.NAME: binary_size, python_app.NAME: python_app,
-                               flavors.NAME: flavors}
+                               flavors.NAME: flavors, supply.NAME: supply}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 
