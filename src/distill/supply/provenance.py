@@ -53,6 +53,8 @@ class BuildFacts:
     lock: Input | None = None
     base: str | None = None
     """The remote base image reference, when the build has one."""
+    bases: Mapping[str, str] = field(default_factory=dict)
+    """Architecture -> the remote base image's manifest digest."""
     packages: Mapping[str, Sequence[LockedPackage]] = field(default_factory=dict)
     """Architecture -> its .debs."""
     releases: Sequence[Release] = ()
@@ -90,7 +92,7 @@ def build_facts(
         name=result.name, epoch=epoch,
         config=_input(config_file), lock=_input(lock_path),
         base=str(config.remote_base) if config.remote_base is not None else None,
-        packages=dict(result.packages),
+        packages=dict(result.packages), bases=dict(result.bases),
         releases=_releases(config, suites),
     )
 
@@ -99,6 +101,9 @@ def _dependencies(facts: BuildFacts, architecture: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if facts.lock is not None:
         found.append({"name": facts.lock.name, "digest": {"sha256": facts.lock.sha256}})
+    if facts.base is not None and architecture in facts.bases:
+        algorithm, _, value = facts.bases[architecture].partition(":")
+        found.append({"name": "base image", "uri": facts.base, "digest": {algorithm: value}})
     for release in facts.releases:
         found.append({"name": f"{release.suite}/InRelease", "uri": release.url,
                       "digest": {"sha256": release.sha256}})
