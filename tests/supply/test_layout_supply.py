@@ -120,3 +120,30 @@ def _change_one_attestation(layout: Path, digest: str) -> None:
     layers[0] = Layer(layers[0].media_type, json.dumps(envelope).encode(),
                       layers[0].annotations)
     store.put(layered_image(layers), tag=attestation_tag(digest))
+
+
+def test_a_digest_that_is_no_digest_is_refused_before_use(tmp_path: Path) -> None:
+    from distill.errors import FormatError
+    from distill.oci.digest import sha256_digest
+    from distill.supply import sign_store
+    from distill.supply.stores import checked_digest
+
+    layout = tmp_path / "hostile"
+    index = json.dumps({"schemaVersion": 2,
+                        "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                       "digest": "sha256:../../../etc/passwd", "size": 1}]})
+    digest = sha256_digest(index.encode())
+    (layout / "blobs" / "sha256").mkdir(parents=True)
+    (layout / "blobs" / "sha256" / digest[7:]).write_text(index)
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest,
+         "size": len(index), "annotations": {"org.opencontainers.image.ref.name": "v1"}}]}))
+    key = load_private_key(write_pem_pair(tmp_path).private)
+    before = (layout / "index.json").read_bytes()
+    with open_store(parse_reference(f"oci:{layout}:v1")) as store, \
+            pytest.raises(FormatError, match="is not a sha256 digest"):
+        sign_store(store, key)
+    assert (layout / "index.json").read_bytes() == before  # nothing was signed
+    assert checked_digest("sha256:" + "0" * 64, where="x") == "sha256:" + "0" * 64

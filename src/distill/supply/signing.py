@@ -20,7 +20,7 @@ from distill.oci.digest import sha256_digest
 from distill.sbom import Document
 from distill.supply import cosign, dsse, statements
 from distill.supply.artifacts import Layer, created_annotation, referrer
-from distill.supply.stores import Store, attach
+from distill.supply.stores import Store, attach, checked_digest
 
 PREDICATE_TYPE_ANNOTATION = "in-toto.io/predicate-type"
 
@@ -95,7 +95,8 @@ def image_digests(store: Store) -> list[str]:
     digests = [sha256_digest(top.data)]
     if top.media_type in media_types.INDEXES:
         try:
-            digests += [str(entry["digest"]) for entry in top.document["manifests"]]
+            digests += [checked_digest(entry["digest"], where=f"{store.name} index")
+                        for entry in top.document["manifests"]]
         except (KeyError, TypeError) as exc:
             raise FormatError(f"{store.name}: the index lists no manifests") from exc
     return digests

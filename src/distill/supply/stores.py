@@ -11,6 +11,7 @@ in ``index.json``, untagged, where oras finds them by scanning manifests.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -49,6 +50,16 @@ class Store(Protocol):
         """The referrers of ``digest`` as the store indexes them, or None when it does not."""
 
 
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def checked_digest(value: object, *, where: str) -> str:
+    """``value`` if it is a SHA-256 digest; a registry's or layout's word is not trusted."""
+    if not isinstance(value, str) or not _DIGEST.match(value):
+        raise FormatError(f"{where}: {str(value)[:80]!r} is not a sha256 digest")
+    return value
+
+
 def tag_schema_tag(digest: str) -> str:
     """The referrers tag schema's (and cosign's) tag for ``digest``: ``sha256-<hex>``."""
     return digest.replace(":", "-")
@@ -82,7 +93,7 @@ def referrers(store: Store, digest: str, *, artifact_type: str | None = None
 
 def read_artifact_manifest(store: Store, digest: str) -> tuple[dict[str, Any], list[Any]]:
     """The manifest ``digest`` parsed, and its layers with their bytes."""
-    found = store.manifest(digest)
+    found = store.manifest(checked_digest(digest, where=store.name))
     if found is None:
         raise FormatError(f"{store.name}: manifest {digest} is missing")
     document = found.document
