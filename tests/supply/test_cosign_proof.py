@@ -119,3 +119,26 @@ def test_oras_discovers_the_referrers(
     assert sorted(entry["artifactType"] for entry in entries) == sorted([
         "application/spdx+json", "application/vnd.cyclonedx+json",
         "application/vnd.dsse.envelope.v1+json"])
+
+
+def test_distill_sign_signs_an_index_and_each_image_for_cosign(
+    registry: Registry, cosign: Path, pem_keys: KeyPair, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from distill.oci.model import ImageIndex
+    from transports.conftest import build_image, write_layer
+
+    images = tuple(build_image((write_layer(tmp_path / arch, {"arch": arch.encode()}),),
+                               arch=arch) for arch in ("amd64", "arm64"))
+    target = f"{registry.host}/supply/signed-index:v1"
+    write_artifact(ImageIndex(images), parse_reference(f"docker://{target}"))
+    capsys.readouterr()
+    assert main(["sign", f"docker://{target}", "--key", str(pem_keys.private)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    for reference in (target, *(f"{target.rsplit(':', 1)[0]}@{i.digest}" for i in images)):
+        checked = _cosign(cosign, "verify", "--key", str(pem_keys.public),
+                          "--insecure-ignore-tlog=true", "--allow-http-registry", reference)
+        assert checked.returncode == 0, f"{reference}: {checked.stderr}"
+    assert main(["-q", "sign", f"docker://{target}", "--key", str(pem_keys.private)]) == 0
+    assert main(["verify", f"docker://{target}", "--key", str(pem_keys.public)]) == 0
+    assert "1 signature(s)" in capsys.readouterr().out  # signing again added nothing
