@@ -33,6 +33,7 @@ import python_app
 import rebase
 import registry
 import report
+import supply
 from common import REPO, BenchError, Context, Section
 from distill.errors import DistillError
 
@@ -51,7 +52,8 @@ MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: regist
                                binary_size.NAME: binary_size, python_app.NAME: python_app,
                                flavors.NAME: flavors, debug_session.NAME: debug_session,
                                rebase.NAME: rebase, container.NAME: container,
-                               outdated.NAME: outdated}
+                               outdated.NAME: outdated,
+                               supply.NAME: supply}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 

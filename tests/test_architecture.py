@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rebase",),
     ("fanout",),
     ("maintenance",),
+    ("supply",),
     ("transports",),
     ("assembly",),
     ("sbom",),

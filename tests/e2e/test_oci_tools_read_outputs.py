@@ -31,7 +31,8 @@ def _skopeo_json(*args: str) -> Any:
 
 def _manifest_digest(layout: Path) -> str:
     index = json.loads((layout / "index.json").read_text(encoding="utf-8"))
-    (manifest,) = index["manifests"]
+    # the image; SBOM and provenance referrers sit beside it with an artifactType
+    (manifest,) = [m for m in index["manifests"] if "artifactType" not in m]
     return str(manifest["digest"])
 
 

@@ -42,7 +42,8 @@ class Built:
 def read_layout(layout: Path) -> Built:
     """The manifest, config and layer digests of the one image in ``layout``."""
     index = json.loads((layout / "index.json").read_text(encoding="utf-8"))
-    (entry,) = index["manifests"]
+    # the image; SBOM and provenance referrers sit beside it with an artifactType
+    (entry,) = [m for m in index["manifests"] if "artifactType" not in m]
     blobs = layout / "blobs" / "sha256"
     manifest = json.loads((blobs / entry["digest"].removeprefix("sha256:")).read_bytes())
     config = manifest["config"]["digest"]

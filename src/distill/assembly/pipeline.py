@@ -82,6 +82,8 @@ class BuildResult:
     artifact: Artifact
     packages: Mapping[str, tuple[LockedPackage, ...]] = field(default_factory=dict)
     """Each architecture's .debs (from the lock or the plan), for the SBOMs."""
+    bases: Mapping[str, str] = field(default_factory=dict)
+    """Each architecture's remote base image digest, when the build has a remote base."""
 
 
 def source_date_epoch() -> int:
@@ -141,7 +143,9 @@ def build(
     if len(images) > 1:
         artifact = ImageIndex(images, annotations=_common_annotations(config, context.epoch))
     return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact,
-                       packages={plan.arch: plan.all_packages() for plan in plans})
+                       packages={plan.arch: plan.all_packages() for plan in plans},
+                       bases={arch: image.digest for arch, image in base.images.items()}
+                       if base is not None else {})
 
 
 def _need_lock(lock_path: Path | None) -> Path:

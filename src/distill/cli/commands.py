@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,11 @@ from distill.fsutil import atomic_write_bytes
 from distill.oci.reference import Reference, parse_reference
 from distill.progress import Progress
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+
+    from distill.sbom import Document
+
 
 @dataclass(frozen=True)
 class SbomRequest:
@@ -30,14 +36,25 @@ class SbomRequest:
     dir: Path | None = None
 
 
+@dataclass(frozen=True)
+class SupplyRequest:
+    """The build's inputs the provenance names, and the key to sign with (if any)."""
+
+    config_file: Path | None = None
+    lock_path: Path | None = None
+    sign_key: Path | None = None
+
+
 def build(
     *, config_file: Path, outputs: Sequence[str], archs: Sequence[str] | None, locked: bool,
-    quiet: bool, sboms: SbomRequest = SbomRequest(),
+    quiet: bool, sboms: SbomRequest = SbomRequest(), sign_key: Path | None = None,
 ) -> None:
     """``distill build``."""
     config = load_config(config_file)
     build_and_write(config, outputs, quiet=quiet, archs=archs,
-                    lock_path=_lock_path(config_file), locked=locked, sboms=sboms)
+                    lock_path=_lock_path(config_file), locked=locked, sboms=sboms,
+                    supply=SupplyRequest(config_file=config_file,
+                                         lock_path=_lock_path(config_file), sign_key=sign_key))
 
 
 def build_and_write(
@@ -49,17 +66,22 @@ def build_and_write(
     lock_path: Path | None = None,
     locked: bool = False,
     sboms: SbomRequest = SbomRequest(),
+    supply: SupplyRequest = SupplyRequest(),
 ) -> BuildResult:
     """Build ``config``, write it to every output (default ``oci:dist/NAME:TAG``), report it.
 
-    The outputs are parsed before any work, so a typo in one fails at once.
+    The outputs are parsed (and the signing key opened) before any work, so a typo
+    or a wrong password fails at once. Registry and layout outputs then get the
+    SBOMs and provenance as referrers, signed and attested with a key.
     """
     refs = _references(outputs, default=f"oci:dist/{config.name}:{config.version or 'latest'}")
+    key = _signing_key(supply.sign_key)
     with progress_reporter(not quiet) as progress:
         result = build_images(config, archs=archs, lock_path=lock_path, locked=locked,
                               outputs=refs, progress=progress)
-        _write_sboms(result, sboms)
+        documents = _write_sboms(result, sboms)
         _write(result, refs, progress=progress)
+        _publish(result, refs, config=config, documents=documents, supply=supply, key=key)
     if not quiet:
         _report(result)
     return result
@@ -125,26 +147,53 @@ def _build_base(
     return result
 
 
-def _write_sboms(result: BuildResult, request: SbomRequest) -> None:
-    """Make every image's SBOMs (cached per image) and write them into ``request.dir``.
+def _write_sboms(result: BuildResult, request: SbomRequest) -> dict[str, list[Document]]:
+    """Make every image's SBOMs (cached per image) and write them into ``request.dir``;
+    return them by image digest.
 
     They are made before any output is written, so a failure leaves no output behind.
     """
     if not request.enabled:
-        return
+        return {}
     from distill.sbom import BuildInfo, can_make, origins_from_lock, sbom_documents
 
-    documents = []
+    by_image: dict[str, list[Document]] = {}
     for image in result.images:
         info = BuildInfo(name=result.name, created=source_date_epoch(),
                          origins=origins_from_lock(result.packages.get(
                              image.platform.architecture, ())))
         if request.dir is None and not can_make(image, info):
             continue  # layers only the destination registries hold; nothing asked for files
-        documents += sbom_documents(image, info)
+        by_image[image.digest] = sbom_documents(image, info)
     if request.dir is not None:
-        for document in documents:
+        for document in (d for documents in by_image.values() for d in documents):
             atomic_write_bytes(request.dir / document.filename, document.data)
+    return by_image
+
+
+def _signing_key(path: Path | None) -> EllipticCurvePrivateKey | None:
+    if path is None:
+        return None
+    from distill.supply import load_private_key
+
+    return load_private_key(path)
+
+
+def _publish(
+    result: BuildResult, refs: Sequence[Reference], *, config: Config,
+    documents: Mapping[str, Sequence[Document]], supply: SupplyRequest,
+    key: EllipticCurvePrivateKey | None,
+) -> None:
+    """SBOM and provenance referrers (and, with a key, signatures) for registry and
+    layout outputs."""
+    from distill.supply.outputs import SUPPLY_TRANSPORTS, publish_build
+    from distill.supply.provenance import build_facts
+
+    if not any(ref.transport in SUPPLY_TRANSPORTS for ref in refs):
+        return
+    facts = build_facts(result, config=config, epoch=source_date_epoch(),
+                        config_file=supply.config_file, lock_path=supply.lock_path)
+    publish_build(result, refs, facts=facts, documents=documents, key=key)
 
 
 def _lock_path(config_file: Path) -> Path:

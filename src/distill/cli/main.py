@@ -60,6 +60,8 @@ class _LazyGroup(click.Group):
         "diff": "distill.cli.diff_command:diff",
         "rebase": "distill.cli.rebase_command:rebase",
         "outdated": "distill.cli.maintenance_commands:outdated",
+        "sign": "distill.cli.sign_command:sign",
+        "verify": "distill.cli.sign_command:verify",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -95,9 +97,12 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
 @click.option("--sbom-dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
               help="Also write each image's SPDX and CycloneDX SBOMs into DIR.")
 @click.option("--no-sbom", is_flag=True, help="Make no SBOMs.")
+@click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False), metavar="KEY",
+              help="Sign what is written to registries and layouts, and attest its SBOMs and "
+                   "provenance (cosign.key, password from $COSIGN_PASSWORD, or a PEM key).")
 @click.pass_context
 def build(ctx: click.Context, config_file: Path, outputs: tuple[str, ...], archs: str | None,
-          locked: bool, sbom_dir: Path | None, no_sbom: bool) -> None:
+          locked: bool, sbom_dir: Path | None, no_sbom: bool, sign_key: Path | None) -> None:
     """Build the image that distill.yaml describes."""
     from distill.cli import commands
 
@@ -106,6 +111,7 @@ def build(ctx: click.Context, config_file: Path, outputs: tuple[str, ...], archs
     commands.build(
         config_file=config_file, outputs=outputs, archs=_split_archs(archs), locked=locked,
         quiet=ctx.obj["quiet"], sboms=commands.SbomRequest(enabled=not no_sbom, dir=sbom_dir),
+        sign_key=sign_key,
     )
 
 

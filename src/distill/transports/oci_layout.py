@@ -235,9 +235,10 @@ def _select(entries: list[Any], *, path: Path, tag: str | None) -> Mapping[str, 
                 return dict(entry)
         known = ", ".join(sorted(t for t in tags if t)) or "none"
         raise TransportError(f"OCI layout {path} has no image tagged {tag!r} (tags: {known})")
-    if len(entries) != 1:
-        raise TransportError(f"OCI layout {path} holds {len(entries)} images; name a tag")
-    return dict(entries[0])
+    images = [e for e in entries if "artifactType" not in e]  # not SBOMs, signatures...
+    if len(images) != 1:
+        raise TransportError(f"OCI layout {path} holds {len(images)} images; name a tag")
+    return dict(images[0])
 
 
 def _descriptor(doc: Mapping[str, Any], *, where: str) -> Descriptor:

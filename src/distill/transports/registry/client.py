@@ -147,14 +147,41 @@ class RegistryClient:
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         return media_type, data
 
-    def put_manifest(self, repo: str, reference: str, data: bytes, media_type: str) -> None:
-        """Upload manifest or index ``data`` under ``reference`` (a tag or its digest)."""
+    def find_manifest(self, repo: str, reference: str) -> tuple[str, bytes] | None:
+        """Like :meth:`get_manifest`, but None when ``reference`` does not exist."""
+        if self.manifest_digest(repo, reference) is None:
+            return None
+        return self.get_manifest(repo, reference)
+
+    def put_manifest(self, repo: str, reference: str, data: bytes, media_type: str
+                     ) -> str | None:
+        """Upload manifest or index ``data`` under ``reference`` (a tag or its digest).
+
+        Returns the ``OCI-Subject`` header: a registry with the referrers API sets
+        it when it indexed the manifest's ``subject``.
+        """
         path = f"/v2/{repo}/manifests/{reference}"
-        self._retrying(
+        response = self._retrying(
             f"pushing manifest {self.host}/{repo}:{reference}",
             lambda: self._send("PUT", path, scopes=_scopes(repo, "pull,push"), ok=(201,),
                                headers={"Content-Type": media_type}, body=lambda: data),
         )
+        subject: str | None = response.headers.get("OCI-Subject")
+        return subject
+
+    def referrers(self, repo: str, digest: str) -> bytes | None:
+        """The referrers index of manifest ``digest`` from the referrers API, or None when
+        the registry has no such API (it answers 404 or 405)."""
+        path = f"/v2/{repo}/referrers/{digest}"
+        response = self._retrying(
+            f"listing the referrers of {self.host}/{repo}@{digest}",
+            lambda: self._send("GET", path, scopes=_scopes(repo, "pull"), ok=(200, 404, 405),
+                               headers={"Accept": media_types.OCI_INDEX}),
+        )
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        if response.status_code != 200 or content_type != media_types.OCI_INDEX:
+            return None
+        return response.content
 
     def upload_blob(self, repo: str, blob: Blob, task: Task, *, mount_from: str | None = None
                     ) -> bool:
