@@ -125,3 +125,17 @@ def test_status_d_with_md5sums_and_conffiles_on_trixie(tmp_path: Path) -> None:
     assert netbase.purl == "pkg:deb/debian/netbase@6.5?arch=all&distro=debian-13"
     assert [f.path for f in netbase.files] == ["/etc/protocols", "/etc/services"]
     assert netbase.found_at == "/var/lib/dpkg/status.d/netbase"
+
+
+def test_a_non_ascii_author_is_text_in_both_documents(tmp_path: Path) -> None:
+    from distill.sbom.cyclonedx import write_cyclonedx
+    from distill.sbom.spdx import write_spdx
+
+    metadata = "Metadata-Version: 2.1\nName: jose\nVersion: 1.0\nAuthor: José Núñez\n\n"
+    site = "usr/lib/python3/dist-packages"
+    layer = tar_layer(tmp_path, [Entry(f"{site}/jose-1.0.dist-info/METADATA", metadata.encode()),
+                                 Entry(f"{site}/jose-1.0.dist-info/RECORD", b"")])
+    inventory = scan_image(image_of([layer]), name="jose", created=0)
+    assert _one(inventory, PYPI, "jose").supplier == "José Núñez"
+    assert "José Núñez" in write_spdx(inventory).decode("unicode_escape")
+    assert write_cyclonedx(inventory)

@@ -22,7 +22,8 @@ def python_packages(files: ImageFiles) -> Iterator[Package]:
     for record in files.files():
         if not (record.path.endswith(".dist-info/METADATA") and record.data is not None):
             continue
-        metadata = email.parser.BytesHeaderParser().parsebytes(record.data)
+        # METADATA is UTF-8 (core metadata spec); parsing text keeps non-ASCII fields str.
+        metadata = email.parser.HeaderParser().parsestr(record.data.decode("utf-8", "replace"))
         name, version = metadata.get("Name", ""), metadata.get("Version", "")
         if not name or not version:
             continue
