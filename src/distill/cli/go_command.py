@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from distill.cli.commands import build_and_write
-from distill.config import Config, parse_config
+from distill.config import ARCHS, Config, parse_config
 from distill.packagers.go_module import find_module, image_name
 
 
@@ -68,10 +68,19 @@ def go(ctx: click.Context, package: Path, outputs: tuple[str, ...], archs: str |
     config = go_config(
         package=package, name=name, release=release, base=base, variant=variant, cgo=cgo,
         cc=cc, ldflags=ldflags, vcs=vcs, tags=_split(tags),
-        archs=_split(archs) or None,
+        archs=_archs(archs),
     )
     build_and_write(config, outputs, quiet=bool(ctx.obj and ctx.obj.get("quiet")))
 
 
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _archs(value: str | None) -> tuple[str, ...] | None:
+    archs = _split(value)
+    for arch in archs:
+        if arch not in ARCHS:
+            raise click.BadParameter(f"unknown architecture {arch!r} (supported: "
+                                     f"{', '.join(ARCHS)})", param_hint="--arch")
+    return archs or None

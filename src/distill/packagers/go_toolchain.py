@@ -94,13 +94,14 @@ def c_compiler(arch: str, *, cc: str | None) -> str:
 
 
 def _check_c_library(compiler: str, *, arch: str, native: bool) -> None:
-    """A compiler without its C library (crt1.o) fails on every cgo program: say what to add."""
+    """A compiler without its C library's headers fails on every cgo program: say what to add."""
     try:
-        done = subprocess.run([compiler, "-print-file-name=crt1.o"], capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run([compiler, "-E", "-x", "c", "-o", os.devnull, "-"],
+                              input="#include <stdlib.h>\n", capture_output=True, text=True,
+                              check=False)
     except OSError as exc:
         raise ConfigError(f"cannot run {compiler}: {exc.strerror}") from exc
-    if "/" in done.stdout.strip():
+    if done.returncode == 0:
         return
     package = "libc6-dev" if native else f"libc6-dev-{arch}-cross"
     raise ConfigError(f"cgo for {arch} needs the C library of {arch} for {Path(compiler).name}: "
