@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import shutil
 import subprocess
 import tarfile
@@ -44,26 +43,8 @@ from distill.packagers.go_toolchain import (
     environment,
     host_arch,
 )
+from support.go_modules import BROKEN, HELLO, SQLITE, hide_tools, write_module
 
-HELLO = """package main
-
-import "fmt"
-
-var version = "dev"
-
-func main() { fmt.Println("hello", version) }
-"""
-SQLITE = """package main
-
-/*
-#cgo LDFLAGS: -lsqlite3
-#include <sqlite3.h>
-*/
-import "C"
-import "fmt"
-
-func main() { fmt.Println("sqlite", C.GoString(C.sqlite3_libversion())) }
-"""
 PLAIN_CGO = """package main
 
 // static int answer(void) { return 42; }
@@ -72,25 +53,7 @@ import "fmt"
 
 func main() { fmt.Println("cgo", C.answer()) }
 """
-BROKEN = """package main
-
-func main() {
-\tunused := 1
-\tmissing()
-}
-"""
 LIBRARY = "package lib\n\nfunc Answer() int { return 42 }\n"
-
-
-def write_module(folder: Path, sources: dict[str, str],
-                 module: str = "example.com/hello") -> Path:
-    """A Go module in ``folder``: go.mod and ``sources`` (relative path -> text)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "go.mod").write_text(f"module {module}\n\ngo 1.19\n", encoding="utf-8")
-    for name, text in sources.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
 
 
 def go_config(folder: Path, **app: Any) -> Config:
@@ -124,17 +87,7 @@ def path_without(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..
     """``path_without(*tools)``: PATH becomes a folder of links to every tool on it but those."""
 
     def restrict(*hidden: str) -> None:
-        folder = tmp_path / "bin"
-        folder.mkdir()
-        for entry in os.environ["PATH"].split(os.pathsep):
-            directory = Path(entry)
-            if not directory.is_dir():
-                continue
-            for tool in directory.iterdir():
-                link = folder / tool.name
-                if tool.name not in hidden and not link.exists() and os.access(tool, os.X_OK):
-                    link.symlink_to(tool)
-        monkeypatch.setenv("PATH", str(folder))
+        hide_tools(tmp_path / "bin", monkeypatch, *hidden)
 
     return restrict
 
