@@ -2,7 +2,7 @@
 
 Programs are compiled here with the host's real Go toolchain (std-lib only:
 no module proxy is reachable); the cgo tests use the host's gcc and
-libsqlite3-dev, and the cross tests gcc-aarch64-linux-gnu.
+libsqlite3-dev, and the cross tests gcc-aarch64-linux-gnu with libc6-dev-arm64-cross.
 """
 
 from __future__ import annotations
