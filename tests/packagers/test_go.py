@@ -212,6 +212,24 @@ def test_version_info_through_ldflags(tmp_path: Path, go_tool: Path) -> None:
     assert info.is_static and info.arch == host_arch()
 
 
+def test_vendored_dependency_builds_offline(tmp_path: Path, go_tool: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOPROXY", "off")
+    monkeypatch.delenv("GOFLAGS", raising=False)
+    folder = write_module(tmp_path / "m", {
+        "main.go": 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\n'
+                   'func main() { fmt.Println(greet.Hello()) }\n',
+        "vendor/example.com/greet/greet.go": 'package greet\n\nfunc Hello() string '
+                                             '{ return "hello from vendor" }\n',
+        "vendor/modules.txt": "# example.com/greet v1.0.0\n## explicit\nexample.com/greet\n",
+    })
+    with (folder / "go.mod").open("a", encoding="utf-8") as go_mod:
+        go_mod.write("\nrequire example.com/greet v1.0.0\n")
+    output = tmp_path / "out"
+    compile_program(GoBuild(folder=folder, package=".", arch=host_arch()), output=output)
+    assert run_program(output) == "hello from vendor\n"
+
+
 def test_same_source_in_two_folders_gives_the_same_bytes(tmp_path: Path, go_tool: Path) -> None:
     outputs = []
     for where in ("one/deep/folder", "two"):
