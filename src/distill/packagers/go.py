@@ -12,7 +12,9 @@ packages of its libraries and the smallest base that has them. The
 entrypoint is the program alone, ``<dst>/<name>``.
 
 ``layers`` puts the program prepare compiled for the architecture at
-``<dst>/<name>``, mode 0755 (compiling it first if it is not there).
+``<dst>/<name>``, mode 0755 (compiling it first if it is not there). Builds
+of the same folder at the same time share that place; each compile replaces
+the program whole (a rename), never half-written.
 """
 
 from __future__ import annotations
