@@ -212,6 +212,18 @@ def test_version_info_through_ldflags(tmp_path: Path, go_tool: Path) -> None:
     assert info.is_static and info.arch == host_arch()
 
 
+def test_build_tags_choose_files(tmp_path: Path, go_tool: Path) -> None:
+    folder = write_module(tmp_path / "m", {
+        "main.go": HELLO,
+        "special.go": '//go:build special\n\npackage main\n\nfunc init() { version = "tagged" }\n',
+    })
+    plain, tagged = tmp_path / "plain", tmp_path / "tagged"
+    compile_program(GoBuild(folder=folder, package=".", arch=host_arch()), output=plain)
+    compile_program(GoBuild(folder=folder, package=".", arch=host_arch(), tags=("special",)),
+                    output=tagged)
+    assert (run_program(plain), run_program(tagged)) == ("hello dev\n", "hello tagged\n")
+
+
 def test_vendored_dependency_builds_offline(tmp_path: Path, go_tool: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOPROXY", "off")
