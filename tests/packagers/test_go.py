@@ -266,6 +266,21 @@ def test_compile_error_is_one_line_with_the_output_as_cause(tmp_path: Path,
     assert list(output.parent.iterdir()) == []
 
 
+def test_missing_dependency_offline_is_one_line_with_go_hint(
+        tmp_path: Path, go_tool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOPROXY", "off")
+    folder = write_module(tmp_path / "m", {
+        "main.go": 'package main\n\nimport "example.com/absent"\n\nfunc main() { absent.X() }\n',
+    })
+    with (folder / "go.mod").open("a", encoding="utf-8") as go_mod:
+        go_mod.write("\nrequire example.com/absent v1.0.0\n")
+    with pytest.raises(DistillError) as caught:
+        compile_program(GoBuild(folder=folder, package=".", arch="amd64"), output=tmp_path / "o")
+    assert str(caught.value) == (
+        "go build failed: main.go:3:8: missing go.sum entry for module providing package "
+        "example.com/absent (imported by example.com/hello); to add: go get example.com/hello")
+
+
 def test_a_library_package_is_not_a_program(tmp_path: Path, go_tool: Path) -> None:
     folder = write_module(tmp_path / "m", {"lib.go": LIBRARY})
     output = tmp_path / "out" / "m"

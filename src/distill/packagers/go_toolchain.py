@@ -157,19 +157,21 @@ def _run(args: list[str], *, env: dict[str, str], cwd: Path) -> None:
     if done.returncode == 0:
         return
     output = "\n".join(part for part in (done.stderr.strip(), done.stdout.strip()) if part)
-    lines = [line for line in output.splitlines() if line.strip()]
-    first = first_error(lines)
-    more = len([line for line in lines if not line.startswith("#")]) - 1
+    messages = [line.strip() for line in output.splitlines()
+                if line.strip() and not line.startswith("#")]
+    first, shown = _first_error(messages)
+    more = len(messages) - shown
     hint = f" (and {more} more lines: --debug shows them)" if more > 0 else ""
     raise DistillError(f"go build failed: {first}{hint}") from CompilerOutput(output)
 
 
-def first_error(lines: list[str]) -> str:
-    """The line of compiler output that says what is wrong first."""
-    for line in lines:
-        if _SOURCE_LINE.match(line.strip()):
-            return line.strip()
-    for line in lines:
-        if not line.startswith("#"):
-            return line.strip()
-    return "no output (exit status not 0)"
+def _first_error(messages: list[str]) -> tuple[str, int]:
+    """The line of compiler output that says what is wrong first, and how many lines it
+    took: two when it ends with a colon (``to add:``, then the command)."""
+    if not messages:
+        return "no output (exit status not 0)", 0
+    index = next((n for n, line in enumerate(messages) if _SOURCE_LINE.match(line)), 0)
+    line = messages[index]
+    if line.endswith(":") and index + 1 < len(messages):
+        return f"{line} {messages[index + 1]}", 2
+    return line, 1
