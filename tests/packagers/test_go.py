@@ -165,13 +165,6 @@ def test_app_go_defaults_and_schema(tmp_path: Path) -> None:
     assert "go" in app_schema["type"]["enum"]
 
 
-def test_go_keys_are_refused_for_other_app_types(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as caught:
-        parse_config({"name": "t", "app": {"type": "binary", "path": "x", "cgo": True}},
-                     source="test", base_dir=tmp_path)
-    assert str(caught.value) == "test: app: cgo: only for app type go, not binary"
-
-
 # --- the go build command ---------------------------------------------------
 
 

@@ -28,8 +28,8 @@ import yaml
 
 import distill
 from distill.oci.model import ImageIndex
+from distill.oci.reference import parse_reference
 from distill.transports import write_artifact
-from distill.transports.reference import parse_reference
 from support.e2e import Run, run_distill
 from support.go_modules import HELLO, SQLITE, write_module
 

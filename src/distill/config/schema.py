@@ -213,7 +213,6 @@ AppType = Literal["binary", "python", "node", "java", "go"]
 
 _APP_BASES: dict[str, str] = {"binary": "auto", "python": "python3", "node": "nodejs",
                               "java": "java", "go": "auto"}
-_GO_ONLY = ("package", "cgo", "cc", "ldflags", "tags", "vcs")
 
 
 class App(_Model):
@@ -221,8 +220,7 @@ class App(_Model):
 
     type: AppType
     path: Path = Path()
-    """The binary (type binary), the project folder (python, node, java) or the Go module's
-    folder (go)."""
+    """The binary (type binary), or the project or module folder (python, node, java, go)."""
     jar: Path | None = None
     """The jar to run (type java)."""
     dst: str = "/app"
@@ -231,27 +229,15 @@ class App(_Model):
     """Python: the console script to run; node: the script file (default: package.json main)."""
     module: str | None = None
     """Python: the module to run with ``python -m``."""
+    # Go (type go): the main package, relative to path; cgo, with the C compiler for
+    # architectures other than the host's (one for all or one per arch; default
+    # <triplet>-gcc); linker flags added to -s -w -buildid=; build tags; VCS stamping.
     package: str = "."
-    """Go: the main package to build, relative to ``path`` (``./cmd/server``)."""
     cgo: bool = False
-    """Go: compile with cgo (a C compiler; the image gets the C libraries it links)."""
     cc: str | dict[Arch, str] | None = None
-    """Go with cgo: the C compiler for architectures other than the host's (default
-    ``<triplet>-gcc``), one for all or one per architecture."""
     ldflags: str | None = None
-    """Go: linker flags added to ``-s -w -buildid=`` (``-X main.version=1.0``)."""
     tags: list[str] = Field(default_factory=list)
-    """Go: build tags."""
     vcs: bool = False
-    """Go: stamp version-control information into the binary (off: it depends on the checkout)."""
-
-    @model_validator(mode="after")
-    def _go_keys_for_go(self) -> App:
-        if self.type != "go":
-            used = [kebab(key) for key in _GO_ONLY if key in self.model_fields_set]
-            if used:
-                raise ValueError(f"{', '.join(used)}: only for app type go, not {self.type}")
-        return self
 
     @field_validator("dst")
     @classmethod
