@@ -55,6 +55,44 @@ def choose_base(packages: Iterable[str], *, release: str) -> str:
     return next(name for name in AUTO_BASES if covered <= tiers[name])
 
 
+def library_packages(info: ElfInfo, config: Config, *, context: PrepareContext) -> list[str]:
+    """The Debian packages that provide the program's loader and libraries (none if static).
+
+    They are looked up for the first architecture of ``context``; the glibc it
+    needs is checked against the release.
+    """
+    if info.is_static:
+        return []
+    arch = context.archs[0]
+    cache = context.cache / "debian"
+    index = PackageIndex(load_packages(context.sources, arch=arch, cache=cache,
+                                       progress=context.progress), arch=arch)
+    _check_glibc(info, index, release=config.release, arch=arch,
+                 custom_sources=bool(config.repositories), cache=cache)
+    sonames = list(info.needed)
+    if info.interpreter is not None:
+        sonames.append(posixpath.basename(info.interpreter))
+    if all(soname in GLIBC_SONAMES for soname in sonames):
+        return ["libc6"]  # no need for the (large) Contents index
+    contents = load_contents(context.sources, arch=arch, cache=cache,
+                             progress=context.progress)
+    return list(dict.fromkeys(
+        "libc6" if soname in GLIBC_SONAMES
+        else _provider(info, soname, contents, index, release=config.release)
+        for soname in sonames
+    ))
+
+
+def base_and_packages(config: Config, packages: Sequence[str]) -> dict[str, object]:
+    """The ``base`` (``auto`` made the smallest that has ``packages``) and the ``packages``
+    the base lacks, as a model update of ``config``."""
+    base: str = config.base
+    if base == "auto":
+        base = choose_base(packages, release=config.release)
+    extra = [p for p in packages if p not in _base_packages(base, config.release)]
+    return {"base": base, "packages": list(dict.fromkeys([*config.packages, *extra]))}
+
+
 class BinaryStep:
     """The packaging step of ELF programs (see the module docstring)."""
 
@@ -64,15 +102,8 @@ class BinaryStep:
         info = read_elf(app.path)
         for arch in context.archs:
             _check_arch(info, arch)
-        packages = self._packages(info, config, context=context) if context.archs else []
-        base: str = config.base
-        if base == "auto":
-            base = choose_base(packages, release=config.release)
-        extra = [p for p in packages if p not in _base_packages(base, config.release)]
-        update: dict[str, object] = {
-            "base": base,
-            "packages": list(dict.fromkeys([*config.packages, *extra])),
-        }
+        packages = library_packages(info, config, context=context) if context.archs else []
+        update = base_and_packages(config, packages)
         if config.entrypoint is None:
             update["entrypoint"] = [binary_path(app)]
         return config.model_copy(update=update)
@@ -96,29 +127,6 @@ class BinaryStep:
                         mtime=context.epoch)
         layer = context.store.build(key, make_tree, mtime=context.epoch)
         return [AppLayer(layer=layer, created_by=f"distill binary {target}")]
-
-    def _packages(self, info: ElfInfo, config: Config, *, context: PrepareContext) -> list[str]:
-        """The Debian packages that provide the program's loader and libraries."""
-        if info.is_static:
-            return []
-        arch = context.archs[0]
-        cache = context.cache / "debian"
-        index = PackageIndex(load_packages(context.sources, arch=arch, cache=cache,
-                                           progress=context.progress), arch=arch)
-        _check_glibc(info, index, release=config.release, arch=arch,
-                     custom_sources=bool(config.repositories), cache=cache)
-        sonames = list(info.needed)
-        if info.interpreter is not None:
-            sonames.append(posixpath.basename(info.interpreter))
-        if all(soname in GLIBC_SONAMES for soname in sonames):
-            return ["libc6"]  # no need for the (large) Contents index
-        contents = load_contents(context.sources, arch=arch, cache=cache,
-                                 progress=context.progress)
-        return list(dict.fromkeys(
-            "libc6" if soname in GLIBC_SONAMES
-            else _provider(info, soname, contents, index, release=config.release)
-            for soname in sonames
-        ))
 
 
 STEP = BinaryStep()
