@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from distill.assembly.accounts import AccountPlan, plan_accounts
+from distill.assembly.app_tree import files_recipe
+from distill.assembly.host_files import FilesRecipe
 from distill.assembly.layers import (
     BuildContext,
     extra_layer,
@@ -80,6 +82,11 @@ class BuildResult:
     artifact: Artifact
     packages: Mapping[str, tuple[LockedPackage, ...]] = field(default_factory=dict)
     """Each architecture's .debs (from the lock or the plan), for the SBOMs."""
+    files: FilesRecipe | None = None
+    """The recipe of the files layer, the last layer of every image (None: no such layer)."""
+    reusable: bool = False
+    """Whether only the configuration, the lock, the Debian indexes and ``files`` went into
+    the images (no app, certificates or remote base): a warm rebuild may then reuse them."""
 
 
 def source_date_epoch() -> int:
@@ -133,13 +140,22 @@ def build(
         store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
         progress=progress, base=base,
     )
-    images = tuple(_image(context, plan) for plan in plans)
+    made = [_image(context, plan) for plan in plans]
+    images = tuple(image for image, _ in made)
     tag = config.version or "latest"
     artifact: Artifact = images[0]
     if len(images) > 1:
         artifact = ImageIndex(images, annotations=_common_annotations(config, context.epoch))
+    recipes = {recipe for _, recipe in made}
+    recipe = recipes.pop() if len(recipes) == 1 else None
     return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact,
-                       packages={plan.arch: plan.all_packages() for plan in plans})
+                       packages={plan.arch: plan.all_packages() for plan in plans},
+                       files=recipe, reusable=recipe is not None and _reusable(config))
+
+
+def _reusable(config: Config) -> bool:
+    """Whether the images depend on nothing but what a warm rebuild checks."""
+    return config.app is None and not config.certificates and config.remote_base is None
 
 
 def _need_lock(lock_path: Path | None) -> Path:
@@ -159,21 +175,23 @@ class _Start:
     annotations: dict[str, str]
 
 
-def _image(context: BuildContext, plan: PackagePlan) -> Image:
+def _image(context: BuildContext, plan: PackagePlan) -> tuple[Image, FilesRecipe | None]:
     """One architecture's image: the start (flavor layers or a remote base), the packages'
-    and packagers' layers, the user's files, then runtime settings and annotations."""
+    and packagers' layers, the user's files, then runtime settings and annotations; and
+    the files layer's recipe (None when there is no such layer)."""
     config = context.config
     remote = context.base
     start = (_flavor_start(context, plan) if remote is None
              else _remote_start(context, remote, remote.images[plan.arch]))
     image = append_layers(start.image, _app_addenda(context, plan))
-    files = files_layer(context, start.accounts)
+    recipe = files_recipe(config, start.accounts)
+    files = files_layer(context, recipe)
     if files is not None:
         image = append_layers(image, [
             Addendum(files, HistoryEntry(f"distill files of {config.name}"))])
     image = with_runtime(image, start.runtime)
     return with_annotations(image, {**_common_annotations(config, context.epoch),
-                                    **start.annotations})
+                                    **start.annotations}), recipe if files is not None else None
 
 
 def _flavor_start(context: BuildContext, plan: PackagePlan) -> _Start:

@@ -89,14 +89,23 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
 @click.option("--sbom-dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
               help="Also write each image's SPDX and CycloneDX SBOMs into DIR.")
 @click.option("--no-sbom", is_flag=True, help="Make no SBOMs.")
+@click.option("--refresh", is_flag=True,
+              help="Check the Debian indexes now and build fully (no warm rebuild).")
 @click.pass_context
 def build(ctx: click.Context, config_file: Path, outputs: tuple[str, ...], archs: str | None,
-          locked: bool, sbom_dir: Path | None, no_sbom: bool) -> None:
+          locked: bool, sbom_dir: Path | None, no_sbom: bool, refresh: bool) -> None:
     """Build the image that distill.yaml describes."""
-    from distill.cli import commands
+    from distill.cli import warm_build
 
     if no_sbom and sbom_dir is not None:
         raise click.UsageError("--sbom-dir and --no-sbom contradict each other")
+    request = warm_build.BuildRequest(config_file=config_file, outputs=outputs,
+                                      archs=_split_archs(archs), locked=locked)
+    if not refresh and sbom_dir is None and warm_build.try_build(request,
+                                                                 quiet=ctx.obj["quiet"]):
+        return
+    from distill.cli import commands
+
     commands.build(
         config_file=config_file, outputs=outputs, archs=_split_archs(archs), locked=locked,
         quiet=ctx.obj["quiet"], sboms=commands.SbomRequest(enabled=not no_sbom, dir=sbom_dir),

@@ -1,0 +1,125 @@
+"""``distill build`` of an unchanged distill.yaml: the warm path (cli/warm_build.py).
+
+Each build runs in a fresh interpreter, as a user's would, through a small
+wrapper that prints the modules imported by the end of the build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("pydantic", "httpx", "distill.debian.resolver", "distill.config.schema", "yaml",
+         "rich", "distill.assembly.pipeline", "distill.sbom")
+"""What a warm build of an unchanged configuration must not import."""
+
+WRAPPER = """
+import json, sys
+from distill.cli.main import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+CONFIG = """\
+name: warm
+version: "1.0"
+base: scratch
+files:
+  - {src: site, dst: /srv/site}
+  - {src: hello.txt, dst: /hello.txt, mode: "0600"}
+paths:
+  - {path: /srv/site/cache, type: directory, uid: 65532, mode: "0700"}
+entrypoint: ["/hello"]
+"""
+
+
+def _project(root: Path) -> Path:
+    (root / "site").mkdir()
+    (root / "site" / "index.html").write_text("<p>one</p>\n")
+    (root / "hello.txt").write_text("hello\n")
+    (root / "distill.yaml").write_text(CONFIG)
+    return root / "distill.yaml"
+
+
+def _run(config: Path, *args: str,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``distill -q build`` of ``config`` into oci:<project>/out, with the project's cache."""
+    return subprocess.run(
+        [sys.executable, "-c", WRAPPER, "-q", "build", "-f", str(config),
+         "-o", f"oci:{config.parent / 'out'}", *args],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "DISTILL_CACHE": str(config.parent / "cache"), **(env or {})},
+    )
+
+
+def _build(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
+    """Build into oci:<project>/out and return (the image's digest, the modules imported)."""
+    run = _run(config, *args, env=env)
+    report = json.loads(run.stdout.splitlines()[-1])
+    assert report["code"] == 0, run.stderr
+    out = config.parent / "out"
+    index = json.loads((out / "index.json").read_text())
+    return index["manifests"][0]["digest"], set(report["modules"])
+
+
+def _heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+def test_a_warm_build_of_an_unchanged_config_imports_nothing_heavy(tmp_path: Path) -> None:
+    config = _project(tmp_path)
+    first, cold_modules = _build(config)
+    again, warm_modules = _build(config)
+    assert again == first
+    assert "pydantic" in cold_modules  # the first build validated the configuration
+    assert _heavy(warm_modules) == []
+
+
+def test_a_changed_file_gives_the_digest_of_a_full_build(tmp_path: Path) -> None:
+    config = _project(tmp_path)
+    before, _ = _build(config)
+    (tmp_path / "site" / "index.html").write_text("<p>two</p>\n")
+    (tmp_path / "site" / "new.css").write_text("p {}\n")
+    warm, modules = _build(config)
+    full, full_modules = _build(config, "--refresh")
+    assert warm != before and warm == full
+    assert _heavy(modules) == [] and "pydantic" in full_modules
+
+
+def test_a_changed_config_is_validated_again(tmp_path: Path) -> None:
+    config = _project(tmp_path)
+    _build(config)
+    config.write_text(CONFIG.replace('version: "1.0"', 'version: "1.1"'))
+    _, modules = _build(config)
+    assert "pydantic" in modules
+
+
+def test_an_old_resolution_is_not_reused(tmp_path: Path) -> None:
+    config = _project(tmp_path)
+    first, _ = _build(config)
+    again, modules = _build(config, env={"DISTILL_INDEX_MAX_AGE": "0"})
+    assert again == first and "distill.debian.resolver" in modules
+
+
+def test_a_missing_file_is_reported_by_the_full_build(tmp_path: Path) -> None:
+    config = _project(tmp_path)
+    _build(config)
+    (tmp_path / "hello.txt").unlink()
+    run = _run(config)
+    assert json.loads(run.stdout)["code"] == 1
+    assert run.stderr == f"error: files[1].src: {tmp_path / 'hello.txt'}: no such file or folder\n"
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "1e3"])
+def test_a_bad_max_age_is_one_line(tmp_path: Path, value: str) -> None:
+    config = _project(tmp_path)
+    _build(config)
+    run = _run(config, env={"DISTILL_INDEX_MAX_AGE": value})
+    assert json.loads(run.stdout)["code"] == 1
+    assert run.stderr == (f"error: DISTILL_INDEX_MAX_AGE must be a whole number of seconds, "
+                          f"not {value!r}\n")
