@@ -54,6 +54,7 @@ class _LazyGroup(click.Group):
         "python": "distill.cli.python_command:python",
         "debug": "distill.cli.debug_command:debug",
         "sbom": "distill.cli.sbom_command:sbom",
+        "watch": "distill.cli.watch_command:watch",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

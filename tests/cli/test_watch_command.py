@@ -1,0 +1,91 @@
+"""``distill watch --run``: a change of a file gives a new container, against the real engine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+DockerCLI = Callable[..., subprocess.CompletedProcess[str]]
+
+SHOW_MESSAGE = """\
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+    char text[64] = {0};
+    FILE *file = fopen("/msg.txt", "r");
+    if (file) fread(text, 1, sizeof text - 1, file);
+    printf("message=%s\\n", text);
+    fflush(stdout);
+    for (;;) pause();
+}
+"""
+
+CONFIG = """\
+name: distill-test/watch
+version: "{pid}"
+base: scratch
+files:
+  - {{src: show, dst: /show, mode: "0755"}}
+  - {{src: msg.txt, dst: /msg.txt}}
+entrypoint: ["/show"]
+"""
+
+WAIT_SECONDS = 180  # a bound on a loaded machine, not a timing assertion
+
+
+def _wait_for(docker_cli: DockerCLI, container: str, text: str,
+              watcher: subprocess.Popen[bytes]) -> None:
+    """Wait until the container's output holds ``text`` (or fail with what watch said)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        logs = docker_cli("logs", container, check=False).stdout
+        if text in logs:
+            return
+        if watcher.poll() is not None:
+            break
+        time.sleep(0.2)
+    pytest.fail(f"the container never showed {text!r}")
+
+
+@pytest.mark.docker
+def test_a_changed_file_restarts_the_container_and_ctrl_c_removes_it(
+    tmp_path: Path, c_build: Callable[..., Path], docker_cli: DockerCLI
+) -> None:
+    program = c_build(SHOW_MESSAGE, static=True)
+    (tmp_path / "show").write_bytes(program.read_bytes())
+    (tmp_path / "msg.txt").write_text("one")
+    (tmp_path / "distill.yaml").write_text(CONFIG.format(pid=os.getpid()))
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", "from distill.cli.main import run; run()",
+         "watch", "-f", str(tmp_path / "distill.yaml"), "--run", "--", "--network", "none"],
+        env={**os.environ, "DISTILL_CACHE": str(tmp_path / "cache")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    container = f"distill-watch-{watcher.pid}"
+    try:
+        _wait_for(docker_cli, container, "message=one", watcher)
+        (tmp_path / "msg.txt").write_text("two")
+        _wait_for(docker_cli, container, "message=two", watcher)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        _, err = watcher.communicate(timeout=WAIT_SECONDS)
+        docker_cli("rmi", "--force", f"distill-test/watch:{os.getpid()}", check=False)
+    assert watcher.returncode == 0, err.decode()
+    assert docker_cli("ps", "-a", "-q", "--filter", f"name=^{container}$").stdout == ""
+    lines = err.decode().splitlines()
+    assert lines[-1] == "stopped"
+    assert [line.split(" in ")[0] for line in lines[:-1]] == [
+        f"built and restarted distill-test/watch:{os.getpid()}"] * 2
+
+
+def test_docker_arguments_need_run() -> None:
+    from distill.cli.main import main
+
+    assert main(["watch", "--", "-p", "80:80"]) == 2
