@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,36 @@ def test_a_bad_max_age_is_one_line(tmp_path: Path, value: str) -> None:
     assert json.loads(run.stdout)["code"] == 1
     assert run.stderr == (f"error: DISTILL_INDEX_MAX_AGE must be a whole number of seconds, "
                           f"not {value!r}\n")
+
+
+def _record(config: Path) -> dict[str, object]:
+    records = list((config.parent / "cache" / "builds").glob("*.json"))
+    assert len(records) == 1
+    document: dict[str, object] = json.loads(records[0].read_bytes())
+    return document
+
+
+def test_unchanged_files_are_trusted_by_stat_and_an_edit_keeping_mtime_is_seen(
+    tmp_path: Path,
+) -> None:
+    config = _project(tmp_path)
+    first, _ = _build(config)
+    assert _record(config)["files_seen"] is None  # a full build keeps no stat
+    time.sleep(2.1)  # older than the file system's time granularity, so the stat is kept
+    assert _build(config)[0] == first
+    assert _record(config)["files_seen"]
+    hello = tmp_path / "hello.txt"
+    before = hello.stat()
+    hello.write_text("HELLO\n")  # same size, same mtime: only the ctime moves
+    os.utime(hello, ns=(before.st_atime_ns, before.st_mtime_ns))
+    warm, _ = _build(config)
+    assert warm != first and warm == _build(config, "--refresh")[0]
+
+
+def test_a_touched_layer_blob_means_a_full_build(tmp_path: Path) -> None:
+    config = _project(tmp_path)
+    first, _ = _build(config)
+    blobs = list((tmp_path / "cache" / "layers" / "blobs" / "sha256").iterdir())
+    os.utime(blobs[0], ns=(0, 0))
+    again, modules = _build(config)
+    assert again == first and "pydantic" in modules

@@ -25,10 +25,15 @@ A record is reused when:
   ``distill build --refresh`` or ``distill lock``. ``--locked`` builds need no
   index at all, so their records do not age.
 
-The files layer is then made again from its recipe (the ``files:`` are re-read
-and hashed, a few milliseconds for a few MB); when its digest changed, it
-replaces the last layer of each image (its diff_id in the config, its
-descriptor in the manifest), which is exactly what a full build would give.
+The ``files:`` are checked by stat first (path, mode, size, mtime, ctime,
+inode of every file, folders walked): when nothing moved, the recorded files
+layer is used as it is. Otherwise the layer is made again from its recipe (the
+files re-read and hashed; a layer store hit when the bytes are the same), and
+when its digest changed it replaces the last layer of each image (its diff_id
+in the config, its descriptor in the manifest), which is exactly what a full
+build would give. The stat is taken before the files are read, and is not kept
+when a file changed in the last two seconds (a change within the file system's
+time granularity could keep the same times), as git does for its index.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ from distill.oci.model import Artifact, Image, ImageIndex, Layer, Platform, cano
 DEFAULT_MAX_AGE = 3600
 """Seconds a recorded resolution of an unlocked build is reused (``DISTILL_INDEX_MAX_AGE``)."""
 _FORMAT = 1
+_RACY_NS = 2_000_000_000
+"""Files changed within this many nanoseconds of a record are read again next time."""
 _MAX_INPUT = 16 << 20
 """Larger configurations and locks are refused by the full build anyway."""
 _APT = Path("/etc/apt")
@@ -102,8 +109,10 @@ def max_age() -> int:
 
 
 def remember(key: str, *, name: str, tag: str, artifact: Artifact, files: FilesRecipe,
-             epoch: int, locked: bool, made_at: float) -> None:
-    """Record a full build's result under ``key`` (written atomically)."""
+             epoch: int, locked: bool, made_at: float,
+             files_seen: FilesSignature | None = None) -> None:
+    """Record a build's result under ``key`` (written atomically). ``files_seen`` is the
+    stat of the files taken before they were read, when it can be trusted."""
     images = artifact.images if isinstance(artifact, ImageIndex) else (artifact,)
     document = {
         "format": _FORMAT, "name": name, "tag": tag, "locked": locked, "made_at": made_at,
@@ -111,6 +120,7 @@ def remember(key: str, *, name: str, tag: str, artifact: Artifact, files: FilesR
         "images": [_image_json(image) for image in images],
         "index": (dict(artifact.annotations) if isinstance(artifact, ImageIndex) else None),
         "files": files.to_json(),
+        "files_seen": files_seen,
     }
     atomic_write_bytes(_record_path(key), canonical_json(document))
 
@@ -118,26 +128,21 @@ def remember(key: str, *, name: str, tag: str, artifact: Artifact, files: FilesR
 def reuse(key: str, *, now: float | None = None) -> WarmBuild | None:
     """The recorded build of ``key`` with its files layer made again, or None when there is
     no usable record (see the module's documentation)."""
-    path = _record_path(key)
     try:
-        document = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        document = _usable_record(key, now=time.time() if now is None else now)
+        if document is None:
+            return None
+        images = [_image_from_json(item) for item in document["images"]]
+        recipe = recipe_from_json(document["files"])
+    except (KeyError, TypeError, ValueError):  # a record edited by hand: build fully
         return None
-    if document.get("format") != _FORMAT:
-        return None
-    age = (time.time() if now is None else now) - float(document["made_at"])
-    if not document["locked"] and not 0 <= age < max_age():
-        return None
-    images = [_image_from_json(item) for item in document["images"]]
-    if not all(_intact(layer, stamp) for image, item in zip(images, document["images"],
-                                                               strict=True)
-               for layer, stamp in zip(image.layers[:-1], item["stamps"], strict=False)):
-        return None
-    try:
-        layer = recipe_layer(recipe_from_json(document["files"]), store=_store(),
-                             epoch=int(document["epoch"]))
-    except DistillError:
-        return None  # a full build says what is wrong with the files
+    seen = signature(recipe)  # before any file is read: a later change shows next time
+    layer: Layer | None = images[0].layers[-1]
+    if seen != document["files_seen"]:
+        try:
+            layer = recipe_layer(recipe, store=_store(), epoch=int(document["epoch"]))
+        except DistillError:
+            return None  # a full build says what is wrong with the files
     if layer is None:
         return None
     images = [_with_last_layer(image, layer) for image in images]
@@ -146,12 +151,64 @@ def reuse(key: str, *, now: float | None = None) -> WarmBuild | None:
         artifact = ImageIndex(tuple(images), annotations=document["index"])
     built = WarmBuild(name=document["name"], tag=document["tag"], images=tuple(images),
                       artifact=artifact)
-    if layer.digest != _last_digest(document):
-        remember(key, name=built.name, tag=built.tag, artifact=artifact,
-                 files=recipe_from_json(document["files"]), epoch=int(document["epoch"]),
-                 locked=document["locked"],
-                 made_at=float(document["made_at"]))
+    if seen != document["files_seen"]:
+        remember(key, name=built.name, tag=built.tag, artifact=artifact, files=recipe,
+                 epoch=int(document["epoch"]), locked=document["locked"],
+                 made_at=float(document["made_at"]), files_seen=_settled(seen))
     return built
+
+
+def _usable_record(key: str, *, now: float) -> dict[str, Any] | None:
+    """The record of ``key`` when it is young enough and every layer blob is untouched."""
+    try:
+        document: dict[str, Any] = json.loads(_record_path(key).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if document.get("format") != _FORMAT:
+        return None
+    age = now - float(document["made_at"])
+    if not document["locked"] and not 0 <= age < max_age():
+        return None
+    for item in document["images"]:
+        layers = [Path(raw["path"]) for raw in item["layers"]]
+        if not all(_intact(path, stamp) for path, stamp in zip(layers, item["stamps"],
+                                                                strict=True)):
+            return None
+    return document
+
+
+FilesSignature = list[list[Any]]
+"""Each host path a recipe reads (folders walked): path, mode, size, mtime, ctime, inode."""
+
+
+def signature(recipe: FilesRecipe) -> FilesSignature:
+    """The stat of every host path ``recipe`` reads, in a fixed order."""
+    seen: FilesSignature = []
+    for copy in recipe.copies:
+        seen.append(_path_stat(copy.src))
+        if copy.src.is_dir() and not copy.src.is_symlink():
+            for root, dirs, files in os.walk(copy.src):
+                dirs.sort()
+                seen += [_path_stat(Path(root) / name) for name in sorted(dirs + files)]
+    return seen
+
+
+def _path_stat(path: Path) -> list[Any]:
+    try:
+        info = path.lstat()
+    except OSError:
+        return [str(path)]
+    return [str(path), info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns,
+            info.st_ino]
+
+
+def _settled(seen: FilesSignature) -> FilesSignature | None:
+    """``seen``, unless a file changed so recently that a further change within the file
+    system's time granularity would keep its times (then the files are read next time)."""
+    recent = time.time_ns() - _RACY_NS
+    if any(len(item) > 1 and max(item[3], item[4]) >= recent for item in seen):
+        return None
+    return seen
 
 
 class _NotSmall(Exception):
@@ -191,9 +248,9 @@ def _stamp(path: Path) -> list[int]:
     return [info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
 
 
-def _intact(layer: Layer, stamp: list[int]) -> bool:
+def _intact(path: Path, stamp: list[int]) -> bool:
     try:
-        return _stamp(layer.path) == stamp
+        return _stamp(path) == stamp
     except OSError:
         return False
 
@@ -206,7 +263,7 @@ def _image_json(image: Image) -> dict[str, Any]:
         "layers": [{"digest": layer.digest, "size": layer.size, "diff_id": layer.diff_id,
                     "uncompressed_size": layer.uncompressed_size, "path": str(layer.path),
                     "media_type": layer.media_type} for layer in image.layers],
-        "stamps": [_stamp(layer.path) for layer in image.layers[:-1]],
+        "stamps": [_stamp(layer.path) for layer in image.layers],
     }
 
 
@@ -216,10 +273,6 @@ def _image_from_json(item: dict[str, Any]) -> Image:
                          media_type=raw["media_type"]) for raw in item["layers"])
     return Image(config_bytes=item["config"].encode(), layers=layers,
                  platform=Platform(**item["platform"]), annotations=item["annotations"])
-
-
-def _last_digest(document: dict[str, Any]) -> str:
-    return str(document["images"][0]["layers"][-1]["digest"])
 
 
 def _with_last_layer(image: Image, layer: Layer) -> Image:
