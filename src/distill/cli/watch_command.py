@@ -12,7 +12,7 @@ builds again (the warm path of ``distill build`` when only files changed; a
 full build, with every module already imported, when the configuration did),
 and replaces the container. Ctrl-C stops the container and removes it.
 
-The inputs are polled (their stat: size, mtime, ctime, inode) every 0.2 s
+The inputs are polled (their stat: size, mtime, ctime, inode) every 0.1 s
 rather than watched with inotify: the set is a few paths, polling needs no
 dependency, and it behaves the same on every file system (inotify misses
 changes on network and bind-mounted folders). A failed build prints its one
@@ -33,7 +33,7 @@ import click
 from distill.cli import warm_build
 from distill.errors import DistillError
 
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.1
 
 Signature = tuple[tuple[str, tuple[int, ...] | None], ...]
 
@@ -64,7 +64,7 @@ def watch(ctx: click.Context, config_file: Path, output: str | None, run_contain
         pass
     finally:
         if run_container:
-            _docker("rm", "--force", container)
+            _remove(container)
     if not quiet:
         click.echo("stopped", err=True)
 
@@ -115,10 +115,25 @@ def _build(config_file: Path, output: str | None) -> tuple[str, list[Path]]:
 
 
 def _restart(container: str, image: str, docker_args: Sequence[str]) -> None:
-    _docker("rm", "--force", container)
+    _remove(container)
     result = _docker("run", "-d", "--name", container, *docker_args, image)
     if result.returncode != 0:
         raise DistillError(f"docker run failed: {' '.join(result.stderr.split())}")
+
+
+def _remove(container: str) -> None:
+    """Remove the container (killing it) through the engine API: no docker CLI start-up."""
+    from distill.transports.docker_daemon import engine_client
+    from distill.transports.engine_api import HTTPError
+
+    try:
+        with engine_client() as client:
+            response = client.delete(f"/containers/{container}", params={"force": "1"})
+    except HTTPError as exc:
+        raise DistillError(f"cannot remove container {container}: {exc}") from exc
+    if response.status_code not in (204, 404):
+        raise DistillError(f"cannot remove container {container}: HTTP {response.status_code} "
+                           f"{' '.join(response.text.split())}")
 
 
 def _docker(*args: str) -> subprocess.CompletedProcess[str]:
