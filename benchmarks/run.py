@@ -30,6 +30,7 @@ import foundation
 import python_app
 import registry
 import report
+import startup
 from common import REPO, BenchError, Context, Section
 from distill.errors import DistillError
 
@@ -46,7 +47,8 @@ class Module(Protocol):
 
 MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: registry,
                                binary_size.NAME: binary_size, python_app.NAME: python_app,
-                               flavors.NAME: flavors, debug_session.NAME: debug_session}
+                               flavors.NAME: flavors, debug_session.NAME: debug_session,
+                               startup.NAME: startup}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 
