@@ -89,3 +89,56 @@ def test_docker_arguments_need_run() -> None:
     from distill.cli.main import main
 
     assert main(["watch", "--", "-p", "80:80"]) == 2
+
+
+PRINT = """\
+#include <stdio.h>
+#include <unistd.h>
+int main(void) { puts("message=%s"); fflush(stdout); for (;;) pause(); }
+"""
+
+
+@pytest.mark.docker
+@pytest.mark.mirror
+def test_binary_watch_restarts_the_container_when_the_program_changes(
+    tmp_path: Path, c_build: Callable[..., Path], docker_cli: DockerCLI,
+    distill_cache_root: Path,
+) -> None:
+    one, two = (c_build(PRINT % word, static=True) for word in ("one", "two"))
+    program = tmp_path / "watched-app"
+    program.write_bytes(one.read_bytes())
+    program.chmod(0o755)
+    image = f"distill-test/watch-binary:{os.getpid()}"
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", "from distill.cli.main import run; run()", "binary",
+         str(program), "-o", f"docker-daemon:{image}", "--watch", "--run", "--",
+         "--network", "none"],
+        env={**os.environ, "DISTILL_CACHE": str(distill_cache_root)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    container = f"distill-watch-{watcher.pid}"
+    try:
+        _wait_for(docker_cli, container, "message=one", watcher)
+        replacement = tmp_path / "new"
+        replacement.write_bytes(two.read_bytes())
+        replacement.chmod(0o755)
+        replacement.rename(program)  # as a compiler or `go build -o` leaves it
+        _wait_for(docker_cli, container, "message=two", watcher)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        _, err = watcher.communicate(timeout=WAIT_SECONDS)
+        docker_cli("rmi", "--force", image, check=False)
+    assert watcher.returncode == 0, err.decode()
+    assert docker_cli("ps", "-a", "-q", "--filter", f"name=^{container}$").stdout == ""
+
+
+@pytest.mark.parametrize("args", [["binary", "prog", "--run"], ["python", ".", "--", "-p", "1"],
+                                  ["binary", "prog", "--watch", "-o", "oci:dist/x"]])
+def test_run_needs_watch_and_watch_needs_the_engine(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distill.cli.main import main
+
+    (tmp_path / "prog").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2

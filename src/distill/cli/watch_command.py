@@ -25,17 +25,23 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from distill.cli import warm_build
 from distill.errors import DistillError
 
+if TYPE_CHECKING:
+    from distill.config import Config
+
 POLL_SECONDS = 0.1
 
 Signature = tuple[tuple[str, tuple[int, ...] | None], ...]
+"""(path, (mode, size, mtime, ctime, inode) or None when it is missing) of every input."""
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -50,15 +56,43 @@ Signature = tuple[tuple[str, tuple[int, ...] | None], ...]
 def watch(ctx: click.Context, config_file: Path, output: str | None, run_container: bool,
           docker_args: tuple[str, ...]) -> None:
     """Rebuild into the Docker engine on every change (and restart the container with --run)."""
-    if docker_args and not run_container:
-        raise click.UsageError("docker run arguments need --run")
     if output is not None and not output.startswith("docker-daemon:"):
         raise click.UsageError("-o must be a docker-daemon: reference")
-    quiet = ctx.obj["quiet"]
     config_file = config_file.absolute()
+    run_watch(lambda: _build(config_file, output), first=Inputs(walked=(config_file,)),
+              run_container=run_container, docker_args=docker_args, quiet=ctx.obj["quiet"])
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a build read: paths whose folders are walked, and paths whose own stat is enough
+    (a project's kept folders: an added or removed entry moves their mtime)."""
+
+    walked: tuple[Path, ...] = ()
+    listed: tuple[Path, ...] = ()
+
+    def signature(self) -> Signature:
+        """Every input's stat, in a fixed order."""
+        return (*(item for path in self.walked for item in _stats(path)),
+                *((str(path), _stat_or_none(path)) for path in self.listed))
+
+
+@dataclass(frozen=True)
+class Built:
+    """One build into the engine: the image and the inputs to watch for the next."""
+
+    image: str
+    inputs: Inputs
+
+
+def run_watch(build: Callable[[], Built], *, first: Inputs, run_container: bool,
+              docker_args: Sequence[str], quiet: bool) -> None:
+    """Build, (re)start the container, wait for a change of the inputs; until Ctrl-C."""
+    if docker_args and not run_container:
+        raise click.UsageError("docker run arguments need --run")
     container = f"distill-watch-{os.getpid()}"
     try:
-        _loop(config_file, output, container=container if run_container else None,
+        _loop(build, first, container=container if run_container else None,
               docker_args=docker_args, quiet=quiet)
     except KeyboardInterrupt:
         pass
@@ -69,32 +103,61 @@ def watch(ctx: click.Context, config_file: Path, output: str | None, run_contain
         click.echo("stopped", err=True)
 
 
-def _loop(config_file: Path, output: str | None, *, container: str | None,
+def watch_app(make_config: Callable[[], Config], *, outputs: Sequence[str],
+              inputs: Callable[[], Inputs], run_container: bool, docker_args: Sequence[str],
+              quiet: bool) -> None:
+    """``distill binary/python ... --watch``: the same loop for a configuration made from
+    command-line arguments; ``inputs`` says what the app's build read."""
+    from distill.cli.commands import SbomRequest, build_and_write
+
+    engine_image(outputs, default="")  # a wrong -o is a usage error before any build
+
+    def build() -> Built:
+        config = make_config()
+        image = engine_image(outputs, default=f"{config.name}:{config.version or 'latest'}")
+        build_and_write(config, [f"docker-daemon:{image}"], quiet=True,
+                        sboms=SbomRequest(enabled=False))
+        return Built(image=image, inputs=inputs())
+
+    run_watch(build, first=inputs(), run_container=run_container, docker_args=docker_args,
+              quiet=quiet)
+
+
+def engine_image(outputs: Sequence[str], *, default: str) -> str:
+    """The one ``docker-daemon:`` output a watched build writes (``default`` when none)."""
+    if not outputs:
+        return default
+    if len(outputs) > 1 or not outputs[0].startswith("docker-daemon:"):
+        raise click.UsageError("--watch writes one docker-daemon: output")
+    return outputs[0].removeprefix("docker-daemon:")
+
+
+def _loop(build: Callable[[], Built], inputs: Inputs, *, container: str | None,
           docker_args: Sequence[str], quiet: bool) -> None:
-    inputs: list[Path] = [config_file]
     while True:
-        seen = _signature(inputs)
+        seen = inputs.signature()
         started = time.perf_counter()
         try:
-            image, built_from = _build(config_file, output)
-            if built_from != inputs:  # the first build, or the configuration changed
-                inputs, seen = built_from, _signature(built_from)
+            built = build()
+            if built.inputs != inputs:  # the first build, or the configuration changed
+                inputs, seen = built.inputs, built.inputs.signature()
             if container is not None:
-                _restart(container, image, docker_args)
+                _restart(container, built.image, docker_args)
         except DistillError as exc:
             click.echo(f"error: {exc}", err=True)
         else:
             if not quiet:
                 took = time.perf_counter() - started
                 what = "built and restarted" if container else "built"
-                click.echo(f"{what} {image} in {took:.2f} s; watching {len(inputs)} paths",
+                count = len(inputs.walked) + len(inputs.listed)
+                click.echo(f"{what} {built.image} in {took:.2f} s; watching {count} paths",
                            err=True)
-        while _signature(inputs) == seen:
+        while inputs.signature() == seen:
             time.sleep(POLL_SECONDS)
 
 
-def _build(config_file: Path, output: str | None) -> tuple[str, list[Path]]:
-    """Build into the engine; return the image reference and the inputs to watch."""
+def _build(config_file: Path, output: str | None) -> Built:
+    """Build the configuration into the engine (warm when it can be)."""
     from distill.cli import commands
     from distill.config import load_config
 
@@ -107,11 +170,11 @@ def _build(config_file: Path, output: str | None) -> tuple[str, list[Path]]:
         commands.build(config_file=config_file, outputs=request.outputs, archs=None,
                        locked=False, quiet=True,
                        sboms=commands.SbomRequest(enabled=False))
-    inputs = [config_file, config_file.parent / "distill.lock",
+    walked = [config_file, config_file.parent / "distill.lock",
               *(copy.src for copy in config.files), *config.certificates]
     if config.app is not None:
-        inputs.append(config.app.path)
-    return image, inputs
+        walked.append(config.app.path)
+    return Built(image=image, inputs=Inputs(walked=tuple(walked)))
 
 
 def _restart(container: str, image: str, docker_args: Sequence[str]) -> None:
@@ -143,19 +206,17 @@ def _docker(*args: str) -> subprocess.CompletedProcess[str]:
         raise DistillError("--run needs the docker command") from exc
 
 
-def _signature(paths: Sequence[Path]) -> Signature:
-    """Every watched path's and (for folders) every entry's stat, in a fixed order."""
-    return tuple(item for path in paths for item in _stats(path))
+def _stat_or_none(path: Path) -> tuple[int, ...] | None:
+    try:
+        return _stamp(path.stat())
+    except OSError:
+        return None
 
 
 def _stats(path: Path) -> Iterator[tuple[str, tuple[int, ...] | None]]:
-    try:
-        info = path.stat()
-    except OSError:
-        yield str(path), None
-        return
-    yield str(path), _stamp(info)
-    if path.is_dir():
+    stamp = _stat_or_none(path)
+    yield str(path), stamp
+    if stamp is not None and path.is_dir():
         for root, dirs, files in os.walk(path):
             dirs.sort()
             for name in sorted(files + dirs):
