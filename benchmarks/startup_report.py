@@ -33,12 +33,18 @@ class Measured:
 def section(*, title: str, name: str, repeat: int, measured: Measured) -> Section:
     """The report of the start-up benchmark."""
     return Section(name=name, title=title, tables=(
-        _startup_table(measured), _rebuild_table(measured), _watch_table(measured)),
+        _startup_table(measured), _rebuild_table(measured), _breakdown_table(measured),
+        _watch_table(measured)),
         targets=_targets(measured), raw=_raw(repeat, measured), notes=(
             "The machine is shared with other work: every figure is the median of "
             f"{repeat} runs taken in alternating order; compare ratios and CPU times.",
-            "distill's Python app (`distill python`) has no warm path yet: its rebuild is "
-            "measured by the Python app benchmark (issue 4) and is not covered here.",
+            "The Python app target is not met and not measured here (the python-app module "
+            "measures `distill python` against docker build). `distill python` has no warm "
+            "path: each run imports the whole pipeline (see 'imports of a full build') and, "
+            "since the image changed, makes its SBOMs again: scanning every layer of the "
+            "python3 image and writing SPDX and CycloneDX took 2.0 s of 3.2 s in a cProfile "
+            "of a one-file project's rebuild on this machine (2026-11-30, load 8). "
+            "`distill python PATH --watch` pays the imports once and makes no SBOMs.",
         ))
 
 
@@ -66,6 +72,10 @@ def _targets(measured: Measured) -> tuple[Target, ...]:
                measured=f"{ratio(docker.median, wall.median)} ({best} {seconds(docker.median)}, "
                         f"distill {seconds(wall.median)})",
                met=docker.median >= REBUILD_TARGET * wall.median),
+        Target(goal=f"Python app rebuilt into the engine at least {REBUILD_TARGET:g}x faster "
+                    "than docker build",
+               measured="not here: `distill python` has no warm path yet (see the notes and "
+                        "the Python app section)", met=False),
         Target(goal="CPU of a warm rebuild under 150 ms plus hashing and compressing the "
                     "changed bytes",
                measured=f"{seconds(cpu.median)} CPU against {seconds(budget)} (150 ms + "
@@ -109,6 +119,32 @@ def _rebuild_table(measured: Measured) -> Table:
                      "not shown.",
                      "`distill build -o oci:` is the same rebuild without the engine: the "
                      "difference to `-o docker-daemon:` is the engine loading the new layer.",))
+
+
+def _breakdown_table(measured: Measured) -> Table:
+    """Where the wall-clock time of distill's rebuild into the engine goes (medians)."""
+    wall, cpu = measured.rebuilds["distill build"]
+    oci_wall, _ = measured.rebuilds["distill build -o oci: (no engine)"]
+    python = measured.startup["python -c pass"][1].median
+    imports = _imports(measured, "imports of a warm build")
+    layer = measured.hash_compress.median
+    engine = max(wall.median - oci_wall.median, 0.0)
+    rows = (
+        ("the interpreter's start-up", "CPU", seconds(python)),
+        ("imports of the warm path (click, oci, layers, the engine client)", "CPU",
+         seconds(imports)),
+        ("tar + gzip + digests of the changed binary", "CPU", seconds(layer)),
+        ("the rest of distill's work (record, stat and hash of the files, archive stream)",
+         "CPU", seconds(max(cpu.median - python - imports - layer, 0.0))),
+        ("the engine loading the new layer (-o docker-daemon: minus -o oci:)", "wall",
+         seconds(engine)),
+        ("total, distill build -o docker-daemon:", "wall", seconds(wall.median)),
+    )
+    return Table(title="2b. Where distill's rebuild into the engine goes",
+                 headers=("part", "measured as", "median"), rows=rows, notes=(
+                     "Parts are differences of medians, so they do not add up exactly; on a "
+                     "loaded machine the wall-clock total also holds time spent waiting for "
+                     "a core.",))
 
 
 def _watch_table(measured: Measured) -> Table:
