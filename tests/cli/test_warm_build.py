@@ -157,3 +157,33 @@ def test_a_touched_layer_blob_means_a_full_build(tmp_path: Path) -> None:
     os.utime(blobs[0], ns=(0, 0))
     again, modules = _build(config)
     assert again == first and "pydantic" in modules
+
+
+LOCKED_CONFIG = """\
+name: warm-locked
+base: static
+variant: nonroot
+files:
+  - {src: hello.txt, dst: /hello.txt}
+"""
+
+
+@pytest.mark.mirror
+def test_a_locked_build_needs_no_index_so_its_record_does_not_age(
+    tmp_path: Path, distill_cache_root: Path
+) -> None:
+    config = tmp_path / "distill.yaml"
+    config.write_text(LOCKED_CONFIG)
+    (tmp_path / "hello.txt").write_text("hello\n")
+    shared = {"DISTILL_CACHE": str(distill_cache_root), "DISTILL_INDEX_MAX_AGE": "0"}
+    subprocess.run([sys.executable, "-c", WRAPPER, "-q", "lock", "-f", str(config)],
+                   check=True, capture_output=True, env={**os.environ, **shared})
+    first, _ = _build(config, "--locked", env=shared)
+    again, modules = _build(config, "--locked", env=shared)
+    unlocked, unlocked_modules = _build(config, env=shared)
+    assert again == first == unlocked
+    assert _heavy(modules) == []
+    assert "distill.debian.resolver" in unlocked_modules  # max age 0: always resolved again
+    (tmp_path / "distill.lock").write_text((tmp_path / "distill.lock").read_text() + "\n")
+    _, relocked_modules = _build(config, "--locked", env=shared)
+    assert "pydantic" in relocked_modules  # another lock is another record
