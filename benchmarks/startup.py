@@ -119,6 +119,11 @@ def _startup(ctx: Context) -> dict[str, tuple[Stats, Stats]]:
         "distill --version": [*ctx.distill, "--version"],
         "imports of a warm build": [sys.executable, "-c", WARM_IMPORTS],
         "imports of a full build": [sys.executable, "-c", FULL_IMPORTS],
+        # The largest parts of a warm build's imports, each alone (they share stdlib modules).
+        "click alone": [sys.executable, "-c", "import click"],
+        "http.client alone (the engine client)": [sys.executable, "-c", "import http.client"],
+        "platformdirs alone (the default cache folder)": [sys.executable, "-c",
+                                                          "import platformdirs"],
     }
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(ctx.repeat):
