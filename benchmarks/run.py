@@ -34,6 +34,7 @@ import python_app
 import rebase
 import registry
 import report
+import startup
 import supply
 from common import REPO, BenchError, Context, Section
 from distill.errors import DistillError
@@ -54,7 +55,8 @@ MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: regist
                                flavors.NAME: flavors, debug_session.NAME: debug_session,
                                rebase.NAME: rebase, container.NAME: container,
                                outdated.NAME: outdated,
-                               supply.NAME: supply, go_app.NAME: go_app}
+                               supply.NAME: supply, go_app.NAME: go_app,
+                               startup.NAME: startup}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 

@@ -103,7 +103,7 @@ def test_second_write_skips_the_layers_the_engine_has(
     assert first.layers[0] == second.layers[0] and first.layers[1] != second.layers[1]
     name_a, tag_a = docker_names("first").rsplit(":", 1)
     docker_daemon.write(first, name=name_a, tag=tag_a)
-    with docker_daemon.open_client() as client:
+    with docker_daemon.engine_client() as client:
         assert docker_daemon.present_layers(client, second) == 1
         assert docker_daemon.present_layers(client, first) == 2
 

@@ -1,71 +1,33 @@
-"""The app layer: the user's files, paths and accounts from distill.yaml."""
+"""The app layer: the user's files, paths and accounts from distill.yaml.
+
+The configuration is turned into a :class:`~distill.assembly.host_files.FilesRecipe`
+(plain data a warm rebuild can keep), and the tree is made from the recipe.
+"""
 
 from __future__ import annotations
 
-import os
-import posixpath
-import stat
-from pathlib import Path
-
-from distill.config import Config, FileCopy, PathEntry
+from distill.assembly.accounts import AccountPlan, add_account_files
+from distill.assembly.host_files import FilesRecipe, HostCopy, RecordingTree
+from distill.config import Config, PathEntry
 from distill.errors import ConfigError
 from distill.rootfs.tree import FileTree
 
 
 def app_tree(config: Config) -> FileTree:
     """The files and paths the configuration adds, in a tree of their own."""
-    tree = FileTree()
-    for index, copy in enumerate(config.files):
-        _add_copy(tree, copy, where=f"files[{index}]")
+    return files_recipe(config, None).tree()
+
+
+def files_recipe(config: Config, accounts: AccountPlan | None) -> FilesRecipe:
+    """The files layer's recipe: ``files:``, then ``paths:``, then (when given) accounts."""
+    generated = RecordingTree()
     for entry in config.paths:
-        _add_path(tree, entry)
-    return tree
-
-
-def _add_copy(tree: FileTree, copy: FileCopy, *, where: str) -> None:
-    src = copy.src
-    try:
-        info = src.lstat()
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{where}.src: {src}: no such file or folder") from exc
-    except OSError as exc:
-        raise ConfigError(f"{where}.src: {src}: {exc.strerror}") from exc
-    dst = copy.dst
-    if stat.S_ISDIR(info.st_mode):
-        _add_folder(tree, src, dst.rstrip("/") or "/", copy)
-        return
-    if dst.endswith("/"):
-        dst = posixpath.join(dst, src.name)
-    _add_one(tree, src, info, dst, copy)
-
-
-def _add_folder(tree: FileTree, src: Path, dst: str, copy: FileCopy) -> None:
-    if dst != "/":
-        tree.add_dir(dst, mode=copy.mode_bits or 0o755, uid=copy.uid, gid=copy.gid)
-    for root, dirs, files in os.walk(src):
-        dirs.sort()
-        for name in sorted(dirs + files):
-            path = Path(root) / name
-            relative = path.relative_to(src).as_posix()
-            _add_one(tree, path, path.lstat(), posixpath.join(dst, relative), copy)
-
-
-def _add_one(tree: FileTree, src: Path, info: os.stat_result, dst: str, copy: FileCopy) -> None:
-    if stat.S_ISLNK(info.st_mode):
-        tree.add_symlink(dst, str(src.readlink()), uid=copy.uid, gid=copy.gid)
-    elif stat.S_ISDIR(info.st_mode):
-        tree.add_dir(dst, mode=stat.S_IMODE(info.st_mode), uid=copy.uid, gid=copy.gid)
-    elif stat.S_ISREG(info.st_mode):
-        mode = copy.mode_bits
-        if mode is None:
-            mode = 0o755 if info.st_mode & 0o111 else 0o644
-        try:
-            data = src.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read {src}: {exc.strerror}") from exc
-        tree.add_file(dst, data, mode=mode, uid=copy.uid, gid=copy.gid)
-    else:
-        raise ConfigError(f"{src} is not a regular file, folder or symlink")
+        _add_path(generated, entry)
+    if accounts is not None:
+        add_account_files(generated, accounts)
+    copies = tuple(HostCopy(src=c.src, dst=c.dst, mode=c.mode_bits, uid=c.uid, gid=c.gid)
+                   for c in config.files)
+    return FilesRecipe(copies=copies, entries=tuple(generated.added))
 
 
 def _add_path(tree: FileTree, entry: PathEntry) -> None:

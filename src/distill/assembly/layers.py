@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from distill import packagers
-from distill.assembly.accounts import AccountPlan, add_account_files
-from distill.assembly.app_tree import app_tree
+from distill.assembly.host_files import FilesRecipe, recipe_layer
 from distill.assembly.plan import DATA_GROUP, EXTRA_GROUP, PackagePlan
 from distill.assembly.remote_base import RemoteBase
 from distill.config import Config
@@ -105,16 +104,9 @@ def packager_layers(context: BuildContext, arch: str) -> Sequence[AppLayer]:
     return packagers.app_layers(context.config, context=layer_context)
 
 
-def files_layer(context: BuildContext, accounts: AccountPlan | None) -> Layer | None:
-    """The user's files, paths and (when given) accounts; None when there are none."""
-    tree = app_tree(context.config)
-    if accounts is not None:
-        add_account_files(tree, accounts)
-    if not len(tree):
-        return None
-    key = cache_key(kind="app", tree=tree.digest(), mtime=context.epoch)
-    return context.store.build(key, lambda: tree,
-                               mtime=context.epoch)
+def files_layer(context: BuildContext, recipe: FilesRecipe) -> Layer | None:
+    """The user's files, paths and accounts (``recipe``); None when there are none."""
+    return recipe_layer(recipe, store=context.store, epoch=context.epoch)
 
 
 def _file_digest(path: Path) -> str:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from distill.assembly.accounts import AccountPlan, plan_accounts
+from distill.assembly.app_tree import files_recipe
+from distill.assembly.host_files import FilesRecipe
 from distill.assembly.layers import (
     BuildContext,
     extra_layer,
@@ -85,6 +87,11 @@ class BuildResult:
     """Each architecture's .debs (from the lock or the plan), for the SBOMs."""
     bases: Mapping[str, str] = field(default_factory=dict)
     """Each architecture's remote base image digest, when the build has a remote base."""
+    files: FilesRecipe | None = None
+    """The recipe of the files layer, the last layer of every image (None: no such layer)."""
+    reusable: bool = False
+    """Whether only the configuration, the lock, the Debian indexes and ``files`` went into
+    the images (no app, certificates or remote base): a warm rebuild may then reuse them."""
 
 
 def source_date_epoch() -> int:
@@ -138,17 +145,26 @@ def build(
         store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
         progress=progress, base=base,
     )
-    images = tuple(_image(context, plan) for plan in plans)
+    made = [_image(context, plan) for plan in plans]
+    images = tuple(image for image, _ in made)
     tag = config.version or "latest"
     artifact: Artifact = images[0]
     if len(images) > 1:
         # An index carries what all its images' annotations share (as distill index does).
         artifact = ImageIndex(images, annotations=shared_annotations(
             [image.annotations for image in images]))
+    recipes = {recipe for _, recipe in made}
+    recipe = recipes.pop() if len(recipes) == 1 else None
     return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact,
                        packages={plan.arch: plan.all_packages() for plan in plans},
                        bases={arch: image.digest for arch, image in base.images.items()}
-                       if base is not None else {})
+                       if base is not None else {},
+                       files=recipe, reusable=recipe is not None and _reusable(config))
+
+
+def _reusable(config: Config) -> bool:
+    """Whether the images depend on nothing but what a warm rebuild checks."""
+    return config.app is None and not config.certificates and config.remote_base is None
 
 
 def _need_lock(lock_path: Path | None) -> Path:
@@ -168,17 +184,20 @@ class _Start:
     annotations: dict[str, str]
 
 
-def _image(context: BuildContext, plan: PackagePlan) -> Image:
+def _image(context: BuildContext, plan: PackagePlan) -> tuple[Image, FilesRecipe | None]:
     """One architecture's image, annotated with the digest and layer count of the base
-    it was built on (so ``distill rebase`` can tell its own layers from the base's)."""
-    image = _assemble(context, plan)
+    it was built on (so ``distill rebase`` can tell its own layers from the base's); and
+    the files layer's recipe (None when there is no such layer)."""
+    image, recipe = _assemble(context, plan)
     if context.base is not None or context.config.base == "scratch":
-        return image  # a remote base's annotations come with its start
-    base = _assemble(dataclasses.replace(context, config=_flavor_base_config(context.config)),
-                     _flavor_plan(plan))
+        return image, recipe  # a remote base's annotations come with its start
+    base, _ = _assemble(
+        dataclasses.replace(context, config=_flavor_base_config(context.config)),
+        _flavor_plan(plan))
     if [layer.digest for layer in image.layers] == [layer.digest for layer in base.layers]:
-        return image  # nothing of its own above the flavor: a base image itself
-    return with_annotations(image, {BASE_DIGEST: base.digest, BASE_LAYERS: str(len(base.layers))})
+        return image, recipe  # nothing of its own above the flavor: a base image itself
+    annotations = {BASE_DIGEST: base.digest, BASE_LAYERS: str(len(base.layers))}
+    return with_annotations(image, annotations), recipe
 
 
 def _flavor_base_config(config: Config) -> Config:
@@ -195,21 +214,22 @@ def _flavor_plan(plan: PackagePlan) -> PackagePlan:
     return PackagePlan(plan.arch, tuple(g for g in plan.groups if g.layer != EXTRA_GROUP))
 
 
-def _assemble(context: BuildContext, plan: PackagePlan) -> Image:
+def _assemble(context: BuildContext, plan: PackagePlan) -> tuple[Image, FilesRecipe | None]:
     """The start (flavor layers or a remote base), the packages' and packagers' layers,
-    the user's files, then runtime settings and annotations."""
+    the user's files, then runtime settings and annotations; and the files layer's recipe."""
     config = context.config
     remote = context.base
     start = (_flavor_start(context, plan) if remote is None
              else _remote_start(context, remote, remote.images[plan.arch]))
     image = append_layers(start.image, _app_addenda(context, plan))
-    files = files_layer(context, start.accounts)
+    recipe = files_recipe(config, start.accounts)
+    files = files_layer(context, recipe)
     if files is not None:
         image = append_layers(image, [
             Addendum(files, HistoryEntry(f"distill files of {config.name}"))])
     image = with_runtime(image, start.runtime)
     return with_annotations(image, {**_common_annotations(config, context.epoch),
-                                    **start.annotations})
+                                    **start.annotations}), recipe if files is not None else None
 
 
 def _flavor_start(context: BuildContext, plan: PackagePlan) -> _Start:

@@ -48,12 +48,29 @@ def binary_config(
               help="Base flavor; auto picks the smallest that runs the program.")
 @click.option("--variant", default="nonroot", show_default=True,
               help="latest, nonroot, debug or debug-nonroot.")
+@click.option("--watch", "watching", is_flag=True,
+              help="Rebuild into the Docker engine whenever PROGRAM changes (see distill watch).")
+@click.option("--run", "run_container", is_flag=True,
+              help="With --watch: run the image, and replace the container after each build.")
+@click.argument("docker_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- DOCKER-RUN-ARGS]")
 @click.pass_context
 def binary(ctx: click.Context, program: Path, outputs: tuple[str, ...], archs: str | None,
-           release: str, name: str | None, base: str, variant: str) -> None:
+           release: str, name: str | None, base: str, variant: str, watching: bool,
+           run_container: bool, docker_args: tuple[str, ...]) -> None:
     """Package one ELF PROGRAM with the Debian libraries it links, on the smallest base."""
-    config = binary_config(
-        program=program, name=name, release=release, base=base, variant=variant,
-        archs=tuple(a.strip() for a in archs.split(",") if a.strip()) if archs else None,
-    )
-    build_and_write(config, outputs, quiet=bool(ctx.obj and ctx.obj.get("quiet")))
+    def make_config() -> Config:
+        return binary_config(
+            program=program, name=name, release=release, base=base, variant=variant,
+            archs=tuple(a.strip() for a in archs.split(",") if a.strip()) if archs else None,
+        )
+
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    if not watching:
+        if run_container or docker_args:
+            raise click.UsageError("--run and docker run arguments need --watch")
+        build_and_write(make_config(), outputs, quiet=quiet)
+        return
+    from distill.cli.watch_command import Inputs, watch_app
+
+    watch_app(make_config, outputs=outputs, inputs=lambda: Inputs(walked=(program.absolute(),)),
+              run_container=run_container, docker_args=docker_args, quiet=quiet)

@@ -14,6 +14,7 @@ from distill.api import BuildResult, write
 from distill.api import build as build_images
 from distill.api import lock as write_lock
 from distill.assembly.pipeline import source_date_epoch
+from distill.cli import warm_build
 from distill.cli.console import ResultRow, print_results, progress_reporter
 from distill.config import ARCHS, Config, load_config, parse_config
 from distill.flavors import VARIANTS, flavor_names, parse_base
@@ -49,12 +50,17 @@ def build(
     *, config_file: Path, outputs: Sequence[str], archs: Sequence[str] | None, locked: bool,
     quiet: bool, sboms: SbomRequest = SbomRequest(), sign_key: Path | None = None,
 ) -> None:
-    """``distill build``."""
+    """``distill build``: a full build, recorded for the next warm one (see cli/warm_build)."""
+    request = warm_build.BuildRequest(config_file=config_file, outputs=outputs, archs=archs,
+                                      locked=locked)
+    key, started = request.key(), warm_build.now()
     config = load_config(config_file)
-    build_and_write(config, outputs, quiet=quiet, archs=archs,
-                    lock_path=_lock_path(config_file), locked=locked, sboms=sboms,
-                    supply=SupplyRequest(config_file=config_file,
-                                         lock_path=_lock_path(config_file), sign_key=sign_key))
+    result = build_and_write(config, outputs, quiet=quiet, archs=archs,
+                             lock_path=_lock_path(config_file), locked=locked, sboms=sboms,
+                             supply=SupplyRequest(config_file=config_file,
+                                                  lock_path=_lock_path(config_file),
+                                                  sign_key=sign_key))
+    warm_build.remember(request, key, result, epoch=source_date_epoch(), started=started)
 
 
 def build_and_write(

@@ -63,6 +63,7 @@ class _LazyGroup(click.Group):
         "sign": "distill.cli.sign_command:sign",
         "verify": "distill.cli.sign_command:verify",
         "go": "distill.cli.go_command:go",
+        "watch": "distill.cli.watch_command:watch",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -101,14 +102,27 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
 @click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False), metavar="KEY",
               help="Sign what is written to registries and layouts, and attest its SBOMs and "
                    "provenance (cosign.key, password from $COSIGN_PASSWORD, or a PEM key).")
+@click.option("--refresh", is_flag=True,
+              help="Check the Debian indexes now and build fully (no warm rebuild).")
 @click.pass_context
 def build(ctx: click.Context, config_file: Path, outputs: tuple[str, ...], archs: str | None,
-          locked: bool, sbom_dir: Path | None, no_sbom: bool, sign_key: Path | None) -> None:
+          locked: bool, sbom_dir: Path | None, no_sbom: bool, sign_key: Path | None,
+          refresh: bool) -> None:
     """Build the image that distill.yaml describes."""
-    from distill.cli import commands
+    from distill.cli import warm_build
 
     if no_sbom and sbom_dir is not None:
         raise click.UsageError("--sbom-dir and --no-sbom contradict each other")
+    request = warm_build.BuildRequest(config_file=config_file, outputs=outputs,
+                                      archs=_split_archs(archs), locked=locked)
+    # Layouts and registries get SBOM and provenance referrers (and signatures): those
+    # builds go the full way; builds into the engine or an archive may reuse a record.
+    warm_ok = not refresh and sbom_dir is None and sign_key is None and \
+        not warm_build.holds_referrers(outputs)
+    if warm_ok and warm_build.try_build(request, quiet=ctx.obj["quiet"]):
+        return
+    from distill.cli import commands
+
     commands.build(
         config_file=config_file, outputs=outputs, archs=_split_archs(archs), locked=locked,
         quiet=ctx.obj["quiet"], sboms=commands.SbomRequest(enabled=not no_sbom, dir=sbom_dir),

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from distill.cli.commands import build_and_write
 from distill.config import Config, parse_config
 from distill.packagers.python_project import normalize_name, read_project
+
+if TYPE_CHECKING:
+    from distill.cli.watch_command import Inputs
 
 
 def python_config(
@@ -42,14 +46,43 @@ def python_config(
               help="latest, nonroot, debug or debug-nonroot.")
 @click.option("--script", default=None, help="The console script (or .py file) to run.")
 @click.option("--module", default=None, help="The module to run with python -m.")
+@click.option("--watch", "watching", is_flag=True,
+              help="Rebuild into the Docker engine whenever the project changes (see distill "
+                   "watch).")
+@click.option("--run", "run_container", is_flag=True,
+              help="With --watch: run the image, and replace the container after each build.")
+@click.argument("docker_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- DOCKER-RUN-ARGS]")
 @click.pass_context
 def python(ctx: click.Context, project: Path, outputs: tuple[str, ...], archs: str | None,
            release: str, name: str | None, variant: str, script: str | None,
-           module: str | None) -> None:
+           module: str | None, watching: bool, run_container: bool,
+           docker_args: tuple[str, ...]) -> None:
     """Package the Python project in PATH (pyproject.toml or requirements.txt) on python3."""
-    config = python_config(
-        project=project, name=name, release=release, variant=variant, script=script,
-        module=module,
-        archs=tuple(a.strip() for a in archs.split(",") if a.strip()) if archs else None,
-    )
-    build_and_write(config, outputs, quiet=bool(ctx.obj and ctx.obj.get("quiet")))
+    def make_config() -> Config:
+        return python_config(
+            project=project, name=name, release=release, variant=variant, script=script,
+            module=module,
+            archs=tuple(a.strip() for a in archs.split(",") if a.strip()) if archs else None,
+        )
+
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    if not watching:
+        if run_container or docker_args:
+            raise click.UsageError("--run and docker run arguments need --watch")
+        build_and_write(make_config(), outputs, quiet=quiet)
+        return
+    from distill.cli.watch_command import watch_app
+
+    watch_app(make_config, outputs=outputs, inputs=lambda: project_inputs(project),
+              run_container=run_container, docker_args=docker_args, quiet=quiet)
+
+
+def project_inputs(project: Path) -> Inputs:
+    """What a watched build of the project reads: its kept files (by stat) and its kept
+    folders (their own stat only: an added or removed file moves it)."""
+    from distill.cli.watch_command import Inputs
+    from distill.packagers.project_ignore import project_entries
+
+    root = project.absolute()
+    entries = list(project_entries(root))
+    return Inputs(listed=(root, *(root / entry.relative for entry in entries)))

@@ -36,8 +36,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from filelock import FileLock
-
 from distill.errors import DistillError, FormatError
 from distill.fsutil import atomic_write_bytes, mkstemp_beside
 from distill.layers.compress import COMPRESSOR_ID, GzipHashWriter, LayerDigests
@@ -150,6 +148,9 @@ class LayerStore:
         hit = self.lookup(key)  # also rejects a malformed key before it names a lock file
         if hit is not None:
             return hit
+        # filelock (with asyncio) costs a warm rebuild ~20 ms to import; only a miss needs it.
+        from filelock import FileLock
+
         self._locks.mkdir(parents=True, exist_ok=True)
         with FileLock(self._locks / f"{key}.lock"):
             hit = self.lookup(key)

@@ -5,31 +5,37 @@ writer thread through a pipe, so it is never held in memory or on disk. Layers
 whose chain the engine already has are sent as empty placeholders: Docker's
 loader looks a layer chain up before it opens the layer file. Should the engine
 still reject such an archive, the load is retried once with every layer.
+
+Requests go through :mod:`distill.transports.engine_api` (http.client on the
+socket), which is much cheaper to import than httpx; :func:`open_client` still
+hands httpx clients to callers that want one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from distill.errors import TransportError
 from distill.oci.model import Artifact, Image
 from distill.oci.reference import Reference
 from distill.progress import SILENT, Progress
 from distill.transports import docker_archive
+from distill.transports.engine_api import EngineClient, HTTPError
 from distill.transports.protocol import pick_image
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
 _BASE_URL = "http://localhost"
-_TIMEOUT = httpx.Timeout(10.0, read=900.0, write=900.0)
 _CHUNK = 1 << 20
 
 
@@ -48,7 +54,7 @@ def available() -> bool:
     try:
         with _client() as client:
             return client.get("/_ping").status_code == 200
-    except (httpx.HTTPError, TransportError):
+    except (*HTTPError, TransportError):
         return False
 
 
@@ -66,7 +72,7 @@ def write(image: Image, *, name: str, tag: str, progress: Progress = SILENT) -> 
         return _image_id(client, f"{name}:{tag}", expected=image.config_descriptor().digest)
 
 
-def present_layers(client: httpx.Client, image: Image, *, hint: str | None = None) -> int:
+def present_layers(client: EngineClient, image: Image, *, hint: str | None = None) -> int:
     """How many leading layers of ``image`` the engine already has (as one chain).
 
     The image at ``hint`` (the tag being replaced, on a rebuild) is asked
@@ -84,7 +90,7 @@ def present_layers(client: httpx.Client, image: Image, *, hint: str | None = Non
     return best
 
 
-def _layers_of(client: httpx.Client, reference: str, wanted: list[str]) -> int:
+def _layers_of(client: EngineClient, reference: str, wanted: list[str]) -> int:
     """Leading layers of ``wanted`` the image at ``reference`` has; 0 if there is none."""
     response = client.get(f"/images/{reference}/json")
     if response.status_code == 404:
@@ -92,7 +98,7 @@ def _layers_of(client: httpx.Client, reference: str, wanted: list[str]) -> int:
     try:
         response.raise_for_status()
         rootfs = response.json().get("RootFS") or {}
-    except (httpx.HTTPError, ValueError) as exc:
+    except (*HTTPError, ValueError) as exc:
         raise TransportError(
             f"Docker engine at {socket_path()}: cannot inspect {reference}: {exc}"
         ) from exc
@@ -100,14 +106,22 @@ def _layers_of(client: httpx.Client, reference: str, wanted: list[str]) -> int:
 
 
 def open_client() -> httpx.Client:
-    """An HTTP client bound to the engine's socket (close it, or use it in ``with``)."""
-    return _client()
+    """An httpx client bound to the engine's socket (close it, or use it in ``with``)."""
+    import httpx
 
-
-def _client() -> httpx.Client:
     # A unix socket carries no TLS: skip building a context (it loads a CA store).
     transport = httpx.HTTPTransport(uds=str(socket_path()), verify=False)
-    return httpx.Client(transport=transport, base_url=_BASE_URL, timeout=_TIMEOUT)
+    return httpx.Client(transport=transport, base_url=_BASE_URL,
+                        timeout=httpx.Timeout(10.0, read=900.0, write=900.0))
+
+
+def engine_client() -> EngineClient:
+    """The light client distill's own requests use (close it, or use it in ``with``)."""
+    return EngineClient(socket_path())
+
+
+def _client() -> EngineClient:
+    return engine_client()
 
 
 def _common_prefix(ours: list[str], theirs: list[str]) -> int:
@@ -119,10 +133,10 @@ def _common_prefix(ours: list[str], theirs: list[str]) -> int:
     return count
 
 
-def _ping(client: httpx.Client) -> None:
+def _ping(client: EngineClient) -> None:
     try:
         response = client.get("/_ping")
-    except httpx.HTTPError as exc:
+    except HTTPError as exc:
         raise TransportError(f"no Docker engine answers at {socket_path()}: {exc}") from exc
     if response.status_code != 200:
         raise TransportError(
@@ -130,17 +144,17 @@ def _ping(client: httpx.Client) -> None:
         )
 
 
-def _get_json(client: httpx.Client, url: str) -> Any:
+def _get_json(client: EngineClient, url: str) -> Any:
     try:
         response = client.get(url)
         response.raise_for_status()
         return response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+    except (*HTTPError, ValueError) as exc:
         raise TransportError(f"Docker engine at {socket_path()}: GET {url} failed: {exc}") from exc
 
 
 def _load(
-    client: httpx.Client, image: Image, *, names: list[str], omit: int, progress: Progress
+    client: EngineClient, image: Image, *, names: list[str], omit: int, progress: Progress
 ) -> None:
     plan = docker_archive.members(image, names=names, omit_layers=omit)
     reader, writer = os.pipe()
@@ -162,17 +176,17 @@ def _load(
         raise failure[0]
 
 
-def _post_archive(client: httpx.Client, reader: int) -> None:
+def _post_archive(client: EngineClient, reader: int) -> None:
     try:
         with client.stream(
             "POST",
             "/images/load",
             params={"quiet": "1"},
             headers={"Content-Type": "application/x-tar"},
-            content=_chunks(reader),
+            body=_chunks(reader),
         ) as response:
             _check_load(response)
-    except httpx.HTTPError as exc:
+    except HTTPError as exc:
         raise TransportError(f"Docker engine at {socket_path()}: load failed: {exc}") from exc
 
 
@@ -196,14 +210,14 @@ def _chunks(fd: int) -> Iterator[bytes]:
         yield chunk
 
 
-def _check_load(response: httpx.Response) -> None:
-    if response.status_code != 200:
+def _check_load(response: http.client.HTTPResponse) -> None:
+    if response.status != 200:
         body = response.read().decode(errors="replace")
         with contextlib.suppress(ValueError, AttributeError):
             body = str(json.loads(body).get("message", body))
-        status, detail = response.status_code, " ".join(body.split())
+        status, detail = response.status, " ".join(body.split())
         raise TransportError(f"Docker engine refused the image (HTTP {status}): {detail}")
-    for line in response.iter_lines():
+    for line in response:
         if not line.strip():
             continue
         try:
@@ -215,7 +229,7 @@ def _check_load(response: httpx.Response) -> None:
             raise TransportError(f"Docker engine failed to load the image: {detail}")
 
 
-def _image_id(client: httpx.Client, ref: str, *, expected: str) -> str:
+def _image_id(client: EngineClient, ref: str, *, expected: str) -> str:
     image_id = str(_get_json(client, f"/images/{ref}/json").get("Id", ""))
     if image_id != expected:
         raise TransportError(f"Docker engine has {ref} as {image_id}, expected {expected}")
@@ -248,20 +262,20 @@ def read(*, name: str, tag: str, work_dir: Path) -> Image:
         archive.unlink(missing_ok=True)
 
 
-def _save(client: httpx.Client, reference: str, work_dir: Path) -> Path:
+def _save(client: EngineClient, reference: str, work_dir: Path) -> Path:
     """``GET /images/NAME:TAG/get`` streamed into a file in ``work_dir``."""
     handle, name = tempfile.mkstemp(prefix="docker-daemon.", suffix=".tar", dir=work_dir)
     path = Path(name)
     try:
         with os.fdopen(handle, "wb") as out, client.stream(
                 "GET", "/images/get", params={"names": reference}) as response:
-            if response.status_code != 200:
-                response.read()
+            if response.status != 200:
+                text = response.read().decode(errors="replace")
                 raise TransportError(f"Docker engine at {socket_path()}: cannot save "
-                                     f"{reference}: HTTP {response.status_code} {response.text}")
-            for chunk in response.iter_bytes(_CHUNK):
+                                     f"{reference}: HTTP {response.status} {text}")
+            while chunk := response.read(_CHUNK):
                 out.write(chunk)
-    except httpx.HTTPError as exc:
+    except HTTPError as exc:
         path.unlink(missing_ok=True)
         raise TransportError(f"Docker engine at {socket_path()}: cannot save {reference}: {exc}"
                              ) from exc

@@ -1,0 +1,127 @@
+"""A small HTTP/1.1 client for the Docker engine's API on its unix socket.
+
+The engine sink is on the path of every ``-o docker-daemon:`` build, and httpx
+costs about 100 ms to import (its own modules, httpcore, h11, certifi, ssl):
+a fifth of a warm rebuild. Talking to one local socket needs none of it:
+:mod:`http.client` with a connection whose ``connect`` opens an ``AF_UNIX``
+socket does keep-alive, chunked uploads and streamed bodies. Clients that
+already use httpx for other reasons (``distill debug``) keep it
+(:func:`distill.transports.docker_daemon.open_client`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import socket
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlencode
+
+CONNECT_TIMEOUT = 10.0
+IO_TIMEOUT = 900.0
+"""Loading a large image can keep a request open for minutes."""
+
+HTTPError = (OSError, http.client.HTTPException)
+"""What a request raises when the engine cannot be reached or answers wrongly."""
+
+
+class StatusError(http.client.HTTPException):
+    """The engine answered with an error status (see :meth:`EngineResponse.raise_for_status`)."""
+
+
+@dataclass(frozen=True)
+class EngineResponse:
+    """A whole response: status and body."""
+
+    status_code: int
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        """The body as text."""
+        return self.content.decode(errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (ValueError when it is not)."""
+        return json.loads(self.content)
+
+    def raise_for_status(self) -> None:
+        """Raise :class:`StatusError` unless the status is 2xx."""
+        if not 200 <= self.status_code < 300:
+            raise StatusError(f"HTTP {self.status_code}: {' '.join(self.text.split())[:200]}")
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost", timeout=IO_TIMEOUT)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(CONNECT_TIMEOUT)
+            sock.connect(str(self._path))
+            sock.settimeout(IO_TIMEOUT)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class EngineClient:
+    """Requests to the engine at the unix socket ``path``, over one kept-alive connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection = _UnixConnection(path)
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._connection.close()
+
+    def get(self, url: str, *, params: Mapping[str, str] | None = None) -> EngineResponse:
+        """``GET url``, the whole body read."""
+        return self.request("GET", url, params=params)
+
+    def delete(self, url: str, *, params: Mapping[str, str] | None = None) -> EngineResponse:
+        """``DELETE url``, the whole body read."""
+        return self.request("DELETE", url, params=params)
+
+    def request(self, method: str, url: str, *,
+                params: Mapping[str, str] | None = None) -> EngineResponse:
+        """A request without a body; the whole response read."""
+        with self.stream(method, url, params=params) as response:
+            return EngineResponse(response.status, response.read())
+
+    @contextlib.contextmanager
+    def stream(self, method: str, url: str, *, params: Mapping[str, str] | None = None,
+               headers: Mapping[str, str] | None = None,
+               body: Iterable[bytes] | None = None) -> Iterator[http.client.HTTPResponse]:
+        """A request whose body (if any) is sent chunked as ``body`` yields it; the response
+        is read by the caller (``read``, ``readline``) and closed on leaving."""
+        target = f"{url}?{urlencode(params)}" if params else url
+        try:
+            self._connection.request(method, target, body=body, headers=dict(headers or {}),
+                                     encode_chunked=body is not None)
+            response = self._connection.getresponse()
+        except BaseException:
+            self._connection.close()  # a half-sent request leaves the connection unusable
+            raise
+        try:
+            yield response
+        finally:
+            if not response.isclosed():  # unread bytes would be taken for the next answer
+                response.close()
+                self._connection.close()
