@@ -66,6 +66,7 @@ from distill.oci.mutate import (
     with_history,
     with_runtime,
 )
+from distill.packagers import AppLayer, Resolved
 from distill.progress import SILENT, Progress
 
 __all__ = ["BuildResult", "build", "lock", "sources_for"]
@@ -85,6 +86,9 @@ class BuildResult:
     """Each architecture's .debs (from the lock or the plan), for the SBOMs."""
     bases: Mapping[str, str] = field(default_factory=dict)
     """Each architecture's remote base image digest, when the build has a remote base."""
+    resolved: Mapping[str, tuple[Resolved, ...]] = field(default_factory=dict)
+    """Each architecture's third-party artifacts the packagers put in (wheels, npm
+    tarballs, jars), for the provenance."""
 
 
 def source_date_epoch() -> int:
@@ -138,7 +142,8 @@ def build(
         store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
         progress=progress, base=base,
     )
-    images = tuple(_image(context, plan) for plan in plans)
+    app_layers = {plan.arch: tuple(packager_layers(context, plan.arch)) for plan in plans}
+    images = tuple(_image(context, plan, app_layers[plan.arch]) for plan in plans)
     tag = config.version or "latest"
     artifact: Artifact = images[0]
     if len(images) > 1:
@@ -148,7 +153,9 @@ def build(
     return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact,
                        packages={plan.arch: plan.all_packages() for plan in plans},
                        bases={arch: image.digest for arch, image in base.images.items()}
-                       if base is not None else {})
+                       if base is not None else {},
+                       resolved={arch: tuple(r for layer in layers for r in layer.resolved)
+                                 for arch, layers in app_layers.items()})
 
 
 def _need_lock(lock_path: Path | None) -> Path:
@@ -168,10 +175,10 @@ class _Start:
     annotations: dict[str, str]
 
 
-def _image(context: BuildContext, plan: PackagePlan) -> Image:
+def _image(context: BuildContext, plan: PackagePlan, app_layers: Sequence[AppLayer]) -> Image:
     """One architecture's image, annotated with the digest and layer count of the base
     it was built on (so ``distill rebase`` can tell its own layers from the base's)."""
-    image = _assemble(context, plan)
+    image = _assemble(context, plan, app_layers)
     if context.base is not None or context.config.base == "scratch":
         return image  # a remote base's annotations come with its start
     base = _assemble(dataclasses.replace(context, config=_flavor_base_config(context.config)),
@@ -195,14 +202,15 @@ def _flavor_plan(plan: PackagePlan) -> PackagePlan:
     return PackagePlan(plan.arch, tuple(g for g in plan.groups if g.layer != EXTRA_GROUP))
 
 
-def _assemble(context: BuildContext, plan: PackagePlan) -> Image:
+def _assemble(context: BuildContext, plan: PackagePlan,
+              app_layers: Sequence[AppLayer] = ()) -> Image:
     """The start (flavor layers or a remote base), the packages' and packagers' layers,
     the user's files, then runtime settings and annotations."""
     config = context.config
     remote = context.base
     start = (_flavor_start(context, plan) if remote is None
              else _remote_start(context, remote, remote.images[plan.arch]))
-    image = append_layers(start.image, _app_addenda(context, plan))
+    image = append_layers(start.image, _app_addenda(context, plan, app_layers))
     files = files_layer(context, start.accounts)
     if files is not None:
         image = append_layers(image, [
@@ -246,12 +254,13 @@ def _flavor_addenda(context: BuildContext, plan: PackagePlan) -> Iterator[Addend
                 plan.group(flavor.name))))
 
 
-def _app_addenda(context: BuildContext, plan: PackagePlan) -> Iterator[Addendum]:
+def _app_addenda(context: BuildContext, plan: PackagePlan,
+                 app_layers: Sequence[AppLayer]) -> Iterator[Addendum]:
     """The extra packages' layer and the packagers' layers, with their history."""
     if plan.group(EXTRA_GROUP):
         yield Addendum(extra_layer(context, plan), HistoryEntry(
             _describe_packages("distill packages", plan.group(EXTRA_GROUP))))
-    for app_layer in packager_layers(context, plan.arch):
+    for app_layer in app_layers:
         yield Addendum(app_layer.layer, HistoryEntry(app_layer.created_by))
 
 
