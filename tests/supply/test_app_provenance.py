@@ -1,6 +1,7 @@
 """The provenance of app builds names the third-party artifacts the packagers resolved:
 a Python app's wheel (from pip, with its SHA-256) and a Node app's npm tarball (from the
-lock, with its SHA-512), checked against the files pip and npm fetch on their own."""
+lock, with its SHA-512), checked against the files pip and npm fetch on their own; cosign
+verifies the Node app's signed provenance and reads the same statement."""
 
 from __future__ import annotations
 
@@ -20,24 +21,31 @@ import yaml
 from distill.cli.main import main
 from distill.oci.reference import parse_reference
 from distill.supply import open_store, referrers
-from distill.supply.dsse import IN_TOTO_PAYLOAD
+from distill.supply.dsse import ENVELOPE_MEDIA_TYPE, IN_TOTO_PAYLOAD
 from distill.supply.statements import SLSA_PREDICATE, names_digest
 from distill.supply.stores import read_artifact_manifest
 from distill.transports import read_artifact
+from supply.conftest import KeyPair
+from transports.registry.conftest import Registry
 
-pytestmark = pytest.mark.mirror
+pytestmark = [pytest.mark.mirror, pytest.mark.tools("docker-registry")]
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 _LENGTHS = {"sha256": 64, "sha512": 128, "sha1": 40}
 
 
 def _statement(layout: Path, tag: str, work: Path) -> tuple[str, dict[str, Any]]:
-    """The image digest at ``layout:tag`` and its provenance statement (a referrer)."""
+    """The image digest at ``layout:tag`` and its provenance statement (a referrer: the
+    statement, or a DSSE envelope of it when the build was signed)."""
     image = read_artifact(parse_reference(f"oci:{layout}:{tag}"), work, check_diff_ids=False)
     with open_store(parse_reference(f"oci:{layout}:{tag}")) as store:
-        (entry,) = referrers(store, image.digest, artifact_type=IN_TOTO_PAYLOAD)
+        (entry,) = [e for e in referrers(store, image.digest)
+                    if e["artifactType"] in (IN_TOTO_PAYLOAD, ENVELOPE_MEDIA_TYPE)]
         _, (layer,) = read_artifact_manifest(store, entry["digest"])
-    statement: dict[str, Any] = json.loads(layer.data)
+    data = layer.data
+    if entry["artifactType"] == ENVELOPE_MEDIA_TYPE:
+        data = base64.b64decode(json.loads(data)["payload"])
+    statement: dict[str, Any] = json.loads(data)
     return image.digest, statement
 
 
@@ -79,7 +87,8 @@ def test_a_python_app_provenance_names_its_wheel_with_pips_sha256(
 
 
 def test_a_node_app_provenance_names_its_tarball_with_npms_sha512(
-    tmp_path: Path, require_tool: Callable[[str], Path],
+    tmp_path: Path, require_tool: Callable[[str], Path], registry: Registry, cosign: Path,
+    pem_keys: KeyPair,
 ) -> None:
     npm = require_tool("npm")
     project = tmp_path / "project"
@@ -99,9 +108,19 @@ def test_a_node_app_provenance_names_its_tarball_with_npms_sha512(
     config.write_text(yaml.safe_dump({"name": "prov-ms", "archs": ["amd64"],
                                       "app": {"type": "node", "path": "."}}))
     layout = tmp_path / "layout"
-    assert main(["-q", "build", "-f", str(config), "-o", f"oci:{layout}:1.0"]) == 0
+    target = f"{registry.host}/supply/prov-ms"
+    assert main(["-q", "build", "-f", str(config), "-o", f"oci:{layout}:1.0",
+                 "-o", f"docker://{target}:1.0", "--sign-key", str(pem_keys.private)]) == 0
     digest, statement = _statement(layout, "1.0", tmp_path / "read")
     (found,) = [d for d in _checked(statement, digest) if d.get("uri", "").startswith("pkg:npm")]
+    attested = subprocess.run(
+        [str(cosign), "verify-attestation", "--key", str(pem_keys.public), "--type",
+         "slsaprovenance1", "--insecure-ignore-tlog=true", "--allow-http-registry",
+         f"{target}@{digest}"], capture_output=True, text=True, timeout=300, check=False)
+    assert attested.returncode == 0, attested.stderr
+    (envelope,) = [json.loads(line) for line in attested.stdout.splitlines() if line.strip()]
+    checked = json.loads(base64.b64decode(envelope["payload"]))
+    assert checked["predicate"] == statement["predicate"]  # the subject names the registry
     assert found["uri"] == "pkg:npm/ms@2.1.3"
     assert found["digest"] == {"sha512": hashlib.sha512(tarball).hexdigest()}
     lock = json.loads((project / "package-lock.json").read_text())["packages"]["node_modules/ms"]
