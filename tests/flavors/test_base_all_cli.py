@@ -33,9 +33,15 @@ def test_base_all_builds_every_flavor_and_variant(
         [f"{f}-bookworm" for f in flavors]
     for flavor in flavors:
         index = json.loads((tmp_path / "dist" / f"{flavor}-bookworm" / "index.json").read_text())
-        tags = sorted(m["annotations"]["org.opencontainers.image.ref.name"]
-                      for m in index["manifests"])
+        tagged = [m for m in index["manifests"]
+                  if "org.opencontainers.image.ref.name" in m.get("annotations", {})]
+        tags = sorted(m["annotations"]["org.opencontainers.image.ref.name"] for m in tagged)
         assert tags == sorted(VARIANTS)
+        # each variant's image has its SPDX, CycloneDX and provenance referrers, untagged
+        referrers = [m for m in index["manifests"] if m not in tagged]
+        assert sorted(m["artifactType"] for m in referrers) == sorted(
+            ["application/spdx+json", "application/vnd.cyclonedx+json",
+             "application/vnd.in-toto+json"] * len({m["digest"] for m in tagged}))
         for variant in VARIANTS:
             assert f"{flavor}-bookworm:{variant} " in table
     assert table.count("linux/amd64") == len(flavors) * len(VARIANTS)

@@ -4,6 +4,7 @@ layers) from the entrypoint distill wrote."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -155,6 +156,10 @@ def test_plain_jar_with_class_path_runs_with_java_jar(jars: Jars, tmp_path: Path
     assert [_names(layer) for layer in layers] == [["app/libs/greeter-1.0.jar"], ["app/app.jar"]]
     assert [layer.created_by for layer in layers] == [
         "distill java dependencies of app.jar", "distill java jar of app.jar"]
+    assert [(r.ecosystem, r.file, r.digest) for r in layers[0].resolved] == [
+        ("jar", "libs/greeter-1.0.jar",
+         {"sha256": hashlib.sha256(jars.dep_jar.read_bytes()).hexdigest()})]
+    assert layers[1].resolved == ()
     assert _run_entrypoint(config, _unpack(layers, tmp_path / "root")) == EXPECTED
 
 
@@ -182,6 +187,10 @@ def test_fat_jar_is_exploded_into_dependencies_resources_and_classes(
         ["app/classes/app/Main.class"]]
     assert [layer.created_by.split()[2] for layer in layers] == [
         "dependencies", "resources", "classes"]
+    assert [r.name for r in layers[0].resolved] == ["libs/greeter-1.0.jar"]
+    assert layers[0].resolved[0].digest == {
+        "sha256": hashlib.sha256(jars.dep_jar.read_bytes()).hexdigest()}
+    assert layers[1].resolved == layers[2].resolved == ()
     assert _run_entrypoint(config, _unpack(layers, tmp_path / "root")) == EXPECTED
 
 

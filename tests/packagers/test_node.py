@@ -4,6 +4,8 @@ layers, and the unpacked layers serve HTTP with a real node."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import shutil
 import socket
@@ -21,7 +23,13 @@ from distill.config import Config, parse_config
 from distill.errors import ConfigError, DistillError
 from distill.layers.store import LayerStore
 from distill.packagers import AppLayer, LayerContext, PrepareContext
-from distill.packagers.node import STEP, native_packages, production_packages
+from distill.packagers.node import (
+    STEP,
+    locked_tarballs,
+    native_packages,
+    production_packages,
+    sri_digests,
+)
 
 PACKAGE_JSON = {
     "name": "hello-express", "version": "1.0.0", "main": "server.js", "private": True,
@@ -143,6 +151,16 @@ def test_node_modules_and_the_app_are_separate_layers_that_serve_http(
     assert {"app/server.js", "app/package.json", "app/package-lock.json",
             "app/lib/util.js"} <= _members(app)
     assert not any("node_modules" in name for name in _members(app))
+    lock = json.loads((project / "package-lock.json").read_text())["packages"]
+    express = next(r for r in modules.resolved if r.name == "express")
+    # npm leaves resolved out with omit-lockfile-registry-resolved (this host's npmrc)
+    assert express.url == lock["node_modules/express"].get("resolved")
+    assert express.digest == {"sha512": base64.b64decode(
+        lock["node_modules/express"]["integrity"].removeprefix("sha512-")).hex()}
+    assert not any(r.name == "left-pad" for r in modules.resolved)
+    assert len(modules.resolved) == len(production_packages(
+        json.loads((project / "package-lock.json").read_text())))
+    assert app.resolved == ()
     root = tmp_path / "root"
     for layer in (modules, app):
         with tarfile.open(layer.layer.path) as tar:
@@ -212,6 +230,33 @@ def test_packages_with_install_scripts_are_found_from_the_lock() -> None:
     assert native_packages(_native_lock(dev=False)) == ["bcrypt"]
     assert native_packages(_native_lock(dev=True)) == []
     assert production_packages(_native_lock(dev=True)) == ["node_modules/ms"]
+
+
+def test_the_lock_names_each_tarball_with_its_url_and_sri_digests_sorted() -> None:
+    sha512, sha1 = hashlib.sha512(b"ms").digest(), hashlib.sha1(b"ms").digest()
+    lock = {"lockfileVersion": 3, "packages": {
+        "": {"name": "x"},
+        "node_modules/z": {"version": "1.0.0", "resolved": "http://127.0.0.1:1/z/-/z-1.0.0.tgz",
+                           "integrity": f"sha512-{base64.b64encode(sha512).decode()} "
+                                        f"sha1-{base64.b64encode(sha1).decode()}"},
+        "node_modules/a/node_modules/@s/b": {"version": "2.0.0", "integrity":
+                                             f"sha512-{base64.b64encode(sha512).decode()}"},
+        "node_modules/alias": {"name": "ms", "version": "2.1.3",
+                               "resolved": "http://127.0.0.1:1/ms/-/ms-2.1.3.tgz"},
+        "node_modules/local": {"resolved": "packages/local", "link": True},
+        "node_modules/dev": {"version": "1.0.0", "resolved": "http://127.0.0.1:1/d.tgz",
+                             "dev": True},
+    }}
+    found = locked_tarballs(lock)
+    assert [(r.name, r.version, r.file) for r in found] == [
+        ("@s/b", "2.0.0", "@s/b@2.0.0"), ("ms", "2.1.3", "ms-2.1.3.tgz"),
+        ("z", "1.0.0", "z-1.0.0.tgz")]
+    assert found[2].digest == {"sha512": sha512.hex(), "sha1": sha1.hex()}
+    assert found[1].digest == {} and found[1].url == "http://127.0.0.1:1/ms/-/ms-2.1.3.tgz"
+    assert found[0].url is None and all(r.ecosystem == "npm" for r in found)
+    with pytest.raises(ConfigError, match=r"node_modules/z: integrity 'sha512-%%%' is not "
+                                          r"base64"):
+        sri_digests("sha512-%%%", where="node_modules/z")
 
 
 def test_native_addons_for_another_architecture_are_refused(tmp_path: Path) -> None:

@@ -20,9 +20,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from distill.oci.model import Image
 from support.trixie_tools import trixie_tool
 from transports.conftest import build_image, write_layer
-from transports.registry.conftest import Registry, plain_registry, start_registry
+from transports.registry.conftest import (
+    Registry,
+    plain_registry,
+    secure_registry,
+    start_registry,
+)
 
-__all__ = ["plain_registry", "start_registry"]
+__all__ = ["plain_registry", "secure_registry", "start_registry"]
 
 PASSWORD = "distill-test-password"
 

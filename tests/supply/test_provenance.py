@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from distill import __version__
 from distill.debian.lock import LockedPackage
+from distill.packagers import Resolved
 from distill.supply.provenance import BuildFacts, Input, Release, provenance_predicate
 from distill.supply.statements import SLSA_PREDICATE, names_digest, statement, subject
 
@@ -58,3 +60,32 @@ def test_each_architecture_names_its_own_debs_and_the_bytes_repeat() -> None:
     assert made[0] == made[1]
     assert names_digest(json.loads(made[0]), "sha256:" + "a" * 64)
     assert not names_digest(json.loads(made[0]), "sha256:" + "b" * 64)
+
+
+def test_wheels_npm_tarballs_and_jars_follow_the_debs_sorted_with_purls() -> None:
+    facts = dataclasses.replace(FACTS, resolved={"amd64": (
+        Resolved(ecosystem="npm", name="@types/ms", version="0.7.34", file="ms-0.7.34.tgz",
+                 digest={"sha512": "9" * 128}, url="http://127.0.0.1:1/@types/ms-0.7.34.tgz"),
+        Resolved(ecosystem="jar", name="lib/b.jar", version="", file="lib/b.jar",
+                 digest={"sha256": "b" * 64}),
+        Resolved(ecosystem="pypi", name="Typing_Extensions", version="4.12.2",
+                 file="typing_extensions-4.12.2-py3-none-any.whl", digest={"sha256": "7" * 64}),
+        Resolved(ecosystem="npm", name="left-pad", version="1.3.0", file="left-pad-1.3.0.tgz",
+                 digest={}),
+    )})
+    found = provenance_predicate(facts, architecture="amd64")["buildDefinition"][
+        "resolvedDependencies"]
+    assert [d["name"] for d in found[5:]] == [
+        "lib/b.jar", "ms-0.7.34.tgz", "left-pad-1.3.0.tgz",
+        "typing_extensions-4.12.2-py3-none-any.whl"]
+    jar, types, left_pad, wheel = found[5:]
+    assert jar == {"name": "lib/b.jar", "digest": {"sha256": "b" * 64}}
+    assert types == {"name": "ms-0.7.34.tgz", "uri": "pkg:npm/%40types/ms@0.7.34",
+                     "digest": {"sha512": "9" * 128},
+                     "downloadLocation": "http://127.0.0.1:1/@types/ms-0.7.34.tgz"}
+    assert "digest" not in left_pad and left_pad["uri"] == "pkg:npm/left-pad@1.3.0"
+    assert wheel["uri"] == "pkg:pypi/typing-extensions@4.12.2"
+    assert wheel["digest"] == {"sha256": "7" * 64}
+    arm = provenance_predicate(facts, architecture="arm64")["buildDefinition"]
+    assert not any("uri" in d and d["uri"].startswith("pkg:npm")
+                   for d in arm["resolvedDependencies"])

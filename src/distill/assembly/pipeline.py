@@ -68,6 +68,7 @@ from distill.oci.mutate import (
     with_history,
     with_runtime,
 )
+from distill.packagers import AppLayer, Resolved
 from distill.progress import SILENT, Progress
 
 __all__ = ["BuildResult", "build", "lock", "sources_for"]
@@ -92,6 +93,9 @@ class BuildResult:
     reusable: bool = False
     """Whether only the configuration, the lock, the Debian indexes and ``files`` went into
     the images (no app, certificates or remote base): a warm rebuild may then reuse them."""
+    resolved: Mapping[str, tuple[Resolved, ...]] = field(default_factory=dict)
+    """Each architecture's third-party artifacts the packagers put in (wheels, npm
+    tarballs, jars), for the provenance."""
 
 
 def source_date_epoch() -> int:
@@ -145,7 +149,8 @@ def build(
         store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
         progress=progress, base=base,
     )
-    made = [_image(context, plan) for plan in plans]
+    app_layers = {plan.arch: tuple(packager_layers(context, plan.arch)) for plan in plans}
+    made = [_image(context, plan, app_layers[plan.arch]) for plan in plans]
     images = tuple(image for image, _ in made)
     tag = config.version or "latest"
     artifact: Artifact = images[0]
@@ -159,7 +164,9 @@ def build(
                        packages={plan.arch: plan.all_packages() for plan in plans},
                        bases={arch: image.digest for arch, image in base.images.items()}
                        if base is not None else {},
-                       files=recipe, reusable=recipe is not None and _reusable(config))
+                       files=recipe, reusable=recipe is not None and _reusable(config),
+                       resolved={arch: tuple(r for layer in layers for r in layer.resolved)
+                                 for arch, layers in app_layers.items()})
 
 
 def _reusable(config: Config) -> bool:
@@ -184,11 +191,12 @@ class _Start:
     annotations: dict[str, str]
 
 
-def _image(context: BuildContext, plan: PackagePlan) -> tuple[Image, FilesRecipe | None]:
+def _image(context: BuildContext, plan: PackagePlan, app_layers: Sequence[AppLayer]
+           ) -> tuple[Image, FilesRecipe | None]:
     """One architecture's image, annotated with the digest and layer count of the base
     it was built on (so ``distill rebase`` can tell its own layers from the base's); and
     the files layer's recipe (None when there is no such layer)."""
-    image, recipe = _assemble(context, plan)
+    image, recipe = _assemble(context, plan, app_layers)
     if context.base is not None or context.config.base == "scratch":
         return image, recipe  # a remote base's annotations come with its start
     base, _ = _assemble(
@@ -214,14 +222,15 @@ def _flavor_plan(plan: PackagePlan) -> PackagePlan:
     return PackagePlan(plan.arch, tuple(g for g in plan.groups if g.layer != EXTRA_GROUP))
 
 
-def _assemble(context: BuildContext, plan: PackagePlan) -> tuple[Image, FilesRecipe | None]:
+def _assemble(context: BuildContext, plan: PackagePlan, app_layers: Sequence[AppLayer] = ()
+              ) -> tuple[Image, FilesRecipe | None]:
     """The start (flavor layers or a remote base), the packages' and packagers' layers,
     the user's files, then runtime settings and annotations; and the files layer's recipe."""
     config = context.config
     remote = context.base
     start = (_flavor_start(context, plan) if remote is None
              else _remote_start(context, remote, remote.images[plan.arch]))
-    image = append_layers(start.image, _app_addenda(context, plan))
+    image = append_layers(start.image, _app_addenda(context, plan, app_layers))
     recipe = files_recipe(config, start.accounts)
     files = files_layer(context, recipe)
     if files is not None:
@@ -266,12 +275,13 @@ def _flavor_addenda(context: BuildContext, plan: PackagePlan) -> Iterator[Addend
                 plan.group(flavor.name))))
 
 
-def _app_addenda(context: BuildContext, plan: PackagePlan) -> Iterator[Addendum]:
+def _app_addenda(context: BuildContext, plan: PackagePlan,
+                 app_layers: Sequence[AppLayer]) -> Iterator[Addendum]:
     """The extra packages' layer and the packagers' layers, with their history."""
     if plan.group(EXTRA_GROUP):
         yield Addendum(extra_layer(context, plan), HistoryEntry(
             _describe_packages("distill packages", plan.group(EXTRA_GROUP))))
-    for app_layer in packager_layers(context, plan.arch):
+    for app_layer in app_layers:
         yield Addendum(app_layer.layer, HistoryEntry(app_layer.created_by))
 
 

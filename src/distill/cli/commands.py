@@ -149,10 +149,14 @@ def lock(*, config_file: Path, quiet: bool) -> None:
 def _build_base(
     config: Config, refs: Sequence[Reference], *, tag: str, quiet: bool
 ) -> BuildResult:
+    """Build and write one base image; its layout and registry outputs get the SBOMs and
+    provenance as referrers, as a build's do (no output holds them: no SBOMs are made)."""
     with progress_reporter(not quiet) as progress:
         result = dataclasses.replace(build_images(config, progress=progress), tag=tag)
-        _write_sboms(result, SbomRequest())
+        documents = _write_sboms(result, SbomRequest(enabled=_hold_referrers(refs)))
         _write(result, refs, progress=progress)
+        _publish(result, refs, config=config, documents=documents, supply=SupplyRequest(),
+                 key=None)
     return result
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from distill.cli.console import progress_reporter
-from distill.cli.registry_commands import _CA_HELP, _INSECURE_HELP, _options
+from distill.cli.registry_options import registry_flags, registry_options
 from distill.oci.reference import parse_reference
 
 
@@ -25,9 +25,7 @@ def _annotation(value: str) -> tuple[str, str]:
 @click.option("--annotation", "annotations", multiple=True, metavar="KEY=VALUE",
               help="An annotation of the index (repeatable); it wins over the sources' "
                    "common ones.")
-@click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False), help=_CA_HELP)
-@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST",
-              help=_INSECURE_HELP)
+@registry_flags
 @click.pass_context
 def index(ctx: click.Context, destination: str, sources: tuple[str, ...],
           annotations: tuple[str, ...], ca_file: Path | None, insecure: tuple[str, ...]) -> None:
@@ -46,7 +44,7 @@ def index(ctx: click.Context, destination: str, sources: tuple[str, ...],
     with tempfile.TemporaryDirectory(prefix="distill-index-") as work, \
             progress_reporter(not quiet) as progress:
         made = make_index(dst, refs, work_dir=Path(work), annotations=extra,
-                          options=_options(ca_file, insecure), progress=progress)
+                          options=registry_options(ca_file, insecure), progress=progress)
     if not quiet:
         platforms = ", ".join(str(image.platform) for image in made.images)
         click.echo(f"wrote index {made.digest} to {dst} ({platforms})")

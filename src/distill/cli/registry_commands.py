@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from distill.cli.console import progress_reporter
+from distill.cli.registry_options import registry_flags, registry_options
 from distill.errors import ConfigError
 from distill.oci.model import Artifact
 from distill.oci.reference import DOCKER, OCI, OCI_ARCHIVE, Reference, parse_reference
@@ -24,28 +25,18 @@ from distill.transports.registry import (
     store_credentials,
 )
 
-_CA_HELP = "A CA certificate to trust for the registry (default: $DISTILL_REGISTRY_CA " \
-           "or /etc/docker/certs.d/HOST/ca.crt)."
-_INSECURE_HELP = "Allow plain HTTP to this registry host; repeatable (loopback always may)."
-
-
-def _options(ca_file: Path | None, insecure: tuple[str, ...]) -> RegistryOptions:
-    return RegistryOptions.from_environment(ca_file=ca_file, insecure_hosts=frozenset(insecure))
-
 
 @click.command()
 @click.argument("source", metavar="SRC")
 @click.argument("destination", metavar="DST")
-@click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False), help=_CA_HELP)
-@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST",
-              help=_INSECURE_HELP)
+@registry_flags
 @click.pass_context
 def copy(ctx: click.Context, source: str, destination: str, ca_file: Path | None,
          insecure: tuple[str, ...]) -> None:
     """Copy an image or index from SRC to DST (oci:, oci-archive:, docker-archive:,
     docker-daemon:, docker://), checking every blob's digest."""
     src, dst = parse_reference(source), parse_reference(destination)
-    options = _options(ca_file, insecure)
+    options = registry_options(ca_file, insecure)
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     with tempfile.TemporaryDirectory(prefix="distill-copy-") as work, \
             progress_reporter(not quiet) as progress:
@@ -84,9 +75,7 @@ def _write(artifact: Artifact, ref: Reference, *, options: RegistryOptions,
 @click.argument("host")
 @click.option("-u", "--username", help="The user name (asked for when missing).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False), help=_CA_HELP)
-@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST",
-              help=_INSECURE_HELP)
+@registry_flags
 @click.pass_context
 def login(ctx: click.Context, host: str, username: str | None, password_stdin: bool,
           ca_file: Path | None, insecure: tuple[str, ...]) -> None:
@@ -99,7 +88,7 @@ def login(ctx: click.Context, host: str, username: str | None, password_stdin: b
     if not password:
         raise ConfigError(f"no password given for {user}@{host}")
     credentials = Credentials(username=user, password=password)
-    with RegistryClient(host, options=_options(ca_file, insecure),
+    with RegistryClient(host, options=registry_options(ca_file, insecure),
                         credentials=credentials) as client:
         client.check_login()
     saved = store_credentials(host, credentials)

@@ -11,7 +11,7 @@ user's ``files:``. Steps are chosen from the configuration by :func:`steps_for`.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -49,11 +49,32 @@ class LayerContext:
 
 
 @dataclass(frozen=True)
+class Resolved:
+    """A third-party artifact a step put in the image, for the provenance: a wheel pip
+    resolved, an npm tarball of the lock, a jar the app ships."""
+
+    ecosystem: str
+    """``pypi``, ``npm`` or ``jar`` (a jar without known Maven coordinates)."""
+    name: str
+    """The package's name (``six``, ``@scope/pkg``), or a jar's path relative to the app."""
+    version: str
+    """Empty when unknown (a jar)."""
+    file: str
+    """The file the step used: the wheel's or tarball's name, the jar's path."""
+    digest: Mapping[str, str]
+    """Algorithm -> lowercase hex, as in-toto's DigestSet."""
+    url: str | None = None
+    """Where it was downloaded from, when the tool says."""
+
+
+@dataclass(frozen=True)
 class AppLayer:
     """A layer a step made, with the history line that describes it."""
 
     layer: Layer
     created_by: str
+    resolved: tuple[Resolved, ...] = ()
+    """The third-party artifacts in the layer."""
 
 
 class Step(Protocol):

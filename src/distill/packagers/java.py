@@ -22,7 +22,7 @@ from pathlib import Path
 from distill.config import App, Config
 from distill.errors import ConfigError
 from distill.layers.fingerprint import cache_key
-from distill.packagers import AppLayer, LayerContext, PrepareContext
+from distill.packagers import AppLayer, LayerContext, PrepareContext, Resolved
 from distill.rootfs.tree import FileTree
 
 JAVA = "/usr/bin/java"
@@ -135,8 +135,22 @@ class JavaStep:
                             inputs=inputs, mtime=context.epoch)
             layer = context.store.build(key, make_tree, mtime=context.epoch)
             layers.append(AppLayer(layer=layer,
-                                   created_by=f"distill java {name} of {plan.jar.name}"))
+                                   created_by=f"distill java {name} of {plan.jar.name}",
+                                   resolved=shipped_jars(plan) if name == "dependencies" else ()))
         return layers
+
+
+def shipped_jars(plan: JarPlan) -> tuple[Resolved, ...]:
+    """The dependency jars the app ships, by path relative to DST and SHA-256."""
+    if plan.fat:
+        with zipfile.ZipFile(plan.jar) as archive:
+            found = [(target, hashlib.sha256(archive.read(info)).hexdigest())
+                     for info in archive.infolist() if not info.is_dir()
+                     and (target := _fat_target(info.filename, "dependencies")) is not None]
+    else:
+        found = [(relative, _sha256(path)) for path, relative in plan.dependencies]
+    return tuple(Resolved(ecosystem="jar", name=relative, version="", file=relative,
+                          digest={"sha256": digest}) for relative, digest in sorted(found))
 
 
 def _app(config: Config) -> App:

@@ -14,6 +14,8 @@ architecture and Node major version are the host's.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import os
@@ -29,7 +31,7 @@ from distill.config import App, Config
 from distill.errors import ConfigError, DistillError
 from distill.fsutil import atomic_dir
 from distill.layers.fingerprint import cache_key
-from distill.packagers import AppLayer, LayerContext, PrepareContext
+from distill.packagers import AppLayer, LayerContext, PrepareContext, Resolved
 from distill.rootfs.tree import FileTree
 
 NODE = "/usr/bin/node"
@@ -68,6 +70,41 @@ def native_packages(lock: dict[str, Any]) -> list[str]:
     )
 
 
+def locked_tarballs(lock: dict[str, Any]) -> tuple[Resolved, ...]:
+    """The tarballs ``npm ci --omit=dev`` installs, as the lock names them: ``resolved``
+    URL and ``integrity`` (linked folders, which are no tarballs, are left out)."""
+    found = []
+    for path in production_packages(lock):
+        meta = lock["packages"][path]
+        url, integrity = meta.get("resolved"), meta.get("integrity")
+        if meta.get("link") or not (url or integrity):
+            continue
+        name = str(meta.get("name") or path.rsplit("node_modules/", 1)[-1])
+        version = str(meta.get("version", ""))
+        found.append(Resolved(
+            ecosystem="npm", name=name, version=version,
+            file=str(url).rsplit("/", 1)[-1] if url else f"{name}@{version}",
+            digest=sri_digests(str(integrity or ""), where=path), url=str(url) if url else None))
+    return tuple(sorted(found, key=lambda r: (r.name, r.version, r.file)))
+
+
+def sri_digests(integrity: str, *, where: str) -> dict[str, str]:
+    """``sha512-BASE64 ...`` (Subresource Integrity) as ``{"sha512": hex, ...}``."""
+    digests = {}
+    for token in integrity.split():
+        algorithm, _, value = token.partition("?")[0].partition("-")
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ConfigError(f"package-lock.json: {where}: integrity {token[:40]!r} is "
+                              "not base64") from exc
+        if not algorithm or not raw:
+            raise ConfigError(f"package-lock.json: {where}: integrity {token[:40]!r} is not "
+                              "ALGORITHM-BASE64")
+        digests[algorithm] = raw.hex()
+    return digests
+
+
 class NodeStep:
     """The packager step of ``app: {type: node}``."""
 
@@ -96,7 +133,8 @@ class NodeStep:
             modules = context.store.build(
                 key, lambda: _modules_tree(project, app.dst, context), mtime=context.epoch)
             layers.append(AppLayer(layer=modules, created_by=f"distill node_modules of "
-                                                             f"{config.name} (npm ci --omit=dev)"))
+                                                             f"{config.name} (npm ci --omit=dev)",
+                                   resolved=locked_tarballs(lock)))
         tree = project_tree(project, app.dst)
         app_layer = context.store.build(cache_key(kind="node-app", tree=tree.digest(),
                                                   mtime=context.epoch),

@@ -19,7 +19,7 @@ from distill.config import App, Config
 from distill.errors import ConfigError
 from distill.flavors.catalog import PYTHON_VERSIONS
 from distill.layers.fingerprint import cache_key
-from distill.packagers import AppLayer, LayerContext, PrepareContext
+from distill.packagers import AppLayer, LayerContext, PrepareContext, Resolved
 from distill.packagers.python_bytecode import Interpreter, add_bytecode, interpreter_for
 from distill.packagers.python_install import PREFIX, install_wheel, site_dir
 from distill.packagers.python_project import Project, read_project
@@ -116,7 +116,16 @@ def _dependency_layer(wheels: list[Wheel], python: str, interpreter: Interpreter
     names = ", ".join(w.path.name.split("-", 2)[0] + " " + w.path.name.split("-", 2)[1]
                       for w in sorted(wheels, key=lambda w: w.path.name.lower()))
     return AppLayer(layer=layer, created_by=f"distill python dependencies "
-                                            f"({_bytecode_note(python, interpreter)}): {names}")
+                                            f"({_bytecode_note(python, interpreter)}): {names}",
+                    resolved=tuple(resolved_wheel(w) for w in sorted(wheels,
+                                                                     key=lambda w: w.path.name)))
+
+
+def resolved_wheel(wheel: Wheel) -> Resolved:
+    """What the provenance says of ``wheel``: name and version from its file name."""
+    name, version = wheel.path.name.split("-", 2)[:2]
+    return Resolved(ecosystem="pypi", name=name, version=version, file=wheel.path.name,
+                    digest={"sha256": wheel.sha256})
 
 
 def _project_layer(project: Project, dst: str, python: str, interpreter: Interpreter | None,

@@ -21,6 +21,8 @@ from distill.assembly.resolution import sources_for
 from distill.config import Config
 from distill.debian.lock import LockedPackage
 from distill.fsutil import cache_root
+from distill.packagers import Resolved
+from distill.sbom import purls
 
 BUILD_TYPE = "urn:distill:build:v1"
 BUILDER_ID = "urn:distill:builder"
@@ -58,6 +60,8 @@ class BuildFacts:
     packages: Mapping[str, Sequence[LockedPackage]] = field(default_factory=dict)
     """Architecture -> its .debs."""
     releases: Sequence[Release] = ()
+    resolved: Mapping[str, Sequence[Resolved]] = field(default_factory=dict)
+    """Architecture -> the wheels, npm tarballs and jars the packagers put in."""
 
 
 def provenance_predicate(facts: BuildFacts, *, architecture: str) -> dict[str, Any]:
@@ -93,7 +97,7 @@ def build_facts(
         config=_input(config_file), lock=_input(lock_path),
         base=str(config.remote_base) if config.remote_base is not None else None,
         packages=dict(result.packages), bases=dict(result.bases),
-        releases=_releases(config, suites),
+        releases=_releases(config, suites), resolved=dict(result.resolved),
     )
 
 
@@ -116,6 +120,24 @@ def _dependencies(facts: BuildFacts, architecture: str) -> list[dict[str, Any]]:
             "annotations": {"suite": package.suite, "component": package.component,
                             "filename": package.filename, "version": package.version},
         })
+    found += [_artifact(item) for item in sorted(
+        facts.resolved.get(architecture, ()),
+        key=lambda r: (r.ecosystem, r.name, r.version, r.file))]
+    return found
+
+
+def _artifact(item: Resolved) -> dict[str, Any]:
+    """A wheel, npm tarball or jar: its purl (or file name) and digests, and where it came
+    from when known (``downloadLocation``, a ResourceDescriptor field)."""
+    found: dict[str, Any] = {"name": item.file}
+    if item.digest:
+        found["digest"] = dict(sorted(item.digest.items()))
+    if item.ecosystem == "pypi":
+        found["uri"] = purls.pypi(name=item.name, version=item.version)
+    elif item.ecosystem == "npm":
+        found["uri"] = purls.npm(name=item.name, version=item.version)
+    if item.url is not None:
+        found["downloadLocation"] = item.url
     return found
 
 

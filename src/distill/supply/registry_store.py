@@ -12,7 +12,7 @@ from distill.oci import media_types
 from distill.oci.reference import Reference
 from distill.progress import SILENT
 from distill.supply.artifacts import ArtifactManifest, Found
-from distill.transports.registry import RegistryClient, split_name
+from distill.transports.registry import RegistryClient, RegistryOptions, split_name
 from distill.transports.registry.client import Blob
 
 
@@ -27,10 +27,11 @@ class RegistryStore:
 
     @classmethod
     @contextmanager
-    def open(cls, ref: Reference) -> Iterator[RegistryStore]:
+    def open(cls, ref: Reference, *, options: RegistryOptions | None = None
+             ) -> Iterator[RegistryStore]:
         """The store of ``docker://HOST/REPO[:TAG]`` (one client for every request)."""
         host, repository = split_name(ref.name or "")
-        with RegistryClient(host) as client:
+        with RegistryClient(host, options=options) as client:
             yield cls(client, repository, ref.tag or "latest")
 
     def top(self) -> Found:

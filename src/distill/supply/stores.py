@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from distill.errors import ConfigError, FormatError
 from distill.oci import media_types
@@ -22,6 +22,9 @@ from distill.oci.model import canonical_json
 from distill.oci.reference import DOCKER, OCI, Reference
 from distill.supply.artifacts import ArtifactManifest, Found, layers_of
 from distill.supply.layout_store import LayoutStore
+
+if TYPE_CHECKING:
+    from distill.transports.registry import RegistryOptions
 
 
 class Store(Protocol):
@@ -101,8 +104,9 @@ def read_artifact_manifest(store: Store, digest: str) -> tuple[dict[str, Any], l
 
 
 @contextmanager
-def open_store(ref: Reference) -> Iterator[Store]:
-    """The store of ``ref``: a registry repository (``docker://``) or a layout (``oci:``)."""
+def open_store(ref: Reference, *, options: RegistryOptions | None = None) -> Iterator[Store]:
+    """The store of ``ref``: a registry repository (``docker://``, reached with ``options``,
+    default the environment's) or a layout (``oci:``)."""
     if ref.transport == OCI and ref.path is not None:
         yield LayoutStore(ref.path, tag=ref.tag)
         return
@@ -111,5 +115,5 @@ def open_store(ref: Reference) -> Iterator[Store]:
                           "and OCI layouts (oci:), not in this transport")
     from distill.supply.registry_store import RegistryStore
 
-    with RegistryStore.open(ref) as store:
+    with RegistryStore.open(ref, options=options) as store:
         yield store
