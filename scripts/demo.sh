@@ -25,6 +25,12 @@ outputs=(-o oci:dist/hello:1.0 -o docker-archive:dist/hello.tar:hello:1.0)
 if [ "$engine" = yes ]; then outputs+=(-o docker-daemon:hello:1.0); fi
 distill build -f "$example/distill.yaml" "${outputs[@]}"
 
+echo "== what is inside: a treemap report, an SBOM, and pending Debian updates"
+distill inspect oci:dist/hello:1.0 --html dist/hello.html && echo "report: dist/hello.html"
+distill sbom oci:dist/hello:1.0 --format spdx -o dist/hello.spdx.json && echo "SBOM: dist/hello.spdx.json"
+status=0; distill outdated oci:dist/hello:1.0 || status=$?
+echo "distill outdated: exit $status (0 current, 1 security updates, 3 other updates)"
+
 echo "== distill base --all --release bookworm --arch amd64 (every flavor and variant)"
 distill base --all --release bookworm --arch amd64
 
