@@ -42,7 +42,7 @@ def test_cold_then_warm_load_is_served_from_the_parsed_cache(
 
     cold = load_packages([source], arch="amd64", cache=cache)
     assert local_mirror.log == [inrelease, f"/debian/{local_copy.index_path}"]
-    [parsed] = (cache / "parsed").iterdir()
+    [parsed] = [path for path in (cache / "parsed").iterdir() if not path.name.endswith("-v1")]
     written = parsed.stat().st_mtime_ns
 
     local_mirror.log.clear()
@@ -73,6 +73,13 @@ def test_loading_only_some_names_gives_their_records_cold_and_warm(
     expected = [record for record in everything if record.name in names]
     assert 0 < len(expected) < len(everything)
     assert cold == warm == expected
+    by_name = list((cache / "parsed").glob("*.by-name-v1"))
+    assert by_name, "a names-only load keeps each name's records apart"
+    for path in by_name:
+        path.write_bytes(b"not marshal")  # a damaged file is read around, then rewritten
+    assert load_packages([source], arch="amd64", cache=cache, names=names) == expected
+    assert load_packages([source], arch="amd64", cache=cache, names=names) == expected
+    assert all(path.read_bytes() != b"not marshal" for path in by_name)
 
 
 @pytest.mark.mirror

@@ -244,6 +244,10 @@ def _load_index(
     names: Collection[str] | None = None,
 ) -> list[PackageRecord]:
     parsed = _parsed_path(index, cache=cache)
+    if names is not None:
+        found = _read_by_name(parsed, index=index, names=names)
+        if found is not None:
+            return found
     if parsed.is_file():
         records = _read_parsed(parsed, index=index, names=names)
         if records is not None:
@@ -256,6 +260,7 @@ def _load_index(
                                  uri=index.uri)
         rows = [{name: getattr(record, name) for name in _STORED} for record in records]
         atomic_write_bytes(parsed, marshal.dumps(rows))
+        _write_by_name(parsed, rows)
     finally:
         task.finish()
     if names is not None:
@@ -303,6 +308,50 @@ def _read_parsed(
     finally:
         if collecting:
             gc.enable()
+
+
+def _by_name_path(parsed: Path) -> Path:
+    return parsed.with_name(parsed.name + ".by-name-v1")
+
+
+def _write_by_name(parsed: Path, rows: list[dict[str, object]]) -> None:
+    """Beside the parsed index, each package name's rows marshalled on their own, so that
+    reading a few names (``distill outdated``) does not build 60,000 records."""
+    grouped: dict[str, list[tuple[int, dict[str, object]]]] = {}
+    for position, row in enumerate(rows):
+        grouped.setdefault(str(row["name"]), []).append((position, row))
+    atomic_write_bytes(_by_name_path(parsed),
+                       marshal.dumps({name: marshal.dumps(group)
+                                      for name, group in grouped.items()}))
+
+
+def _read_by_name(
+    parsed: Path, *, index: IndexRef, names: Collection[str]
+) -> list[PackageRecord] | None:
+    """The records of ``names`` from the by-name file, or None when there is none (or it
+    is unreadable): the full parsed index is read instead (and the file written)."""
+    try:
+        groups = marshal.loads(_by_name_path(parsed).read_bytes())
+        placed = [pair for name in names if name in groups
+                  for pair in marshal.loads(groups[name])]
+        rows = [row for _, row in sorted(placed, key=lambda pair: pair[0])]  # index order
+    except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError):
+        if parsed.is_file():
+            full = _read_rows(parsed)
+            if full is not None:
+                _write_by_name(parsed, full)
+        return None
+    if rows and set(rows[0]) != set(_STORED):
+        return None
+    return _records(rows, index=index)
+
+
+def _read_rows(path: Path) -> list[dict[str, object]] | None:
+    try:
+        rows = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return rows if isinstance(rows, list) else None
 
 
 def _records(rows: list[dict[str, object]], *, index: IndexRef) -> list[PackageRecord]:
