@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +25,20 @@ from distill.progress import SILENT, Progress
 
 
 @dataclass(frozen=True)
+class NativeNeed:
+    """A library an app's file links and the Debian package that provides it."""
+
+    package: str
+    path: str
+    """The file that links it, as :attr:`NativeFile.path`."""
+    soname: str
+
+    def describe(self) -> str:
+        """``added libgl1 for cv2/cv2.abi3.so (libGL.so.1)``."""
+        return f"added {self.package} for {self.path} ({self.soname})"
+
+
+@dataclass(frozen=True)
 class PrepareContext:
     """What a step may use while preparing the configuration."""
 
@@ -33,6 +47,9 @@ class PrepareContext:
     cache: Path
     """distill's cache root (``fsutil.cache_root()``)."""
     progress: Progress = SILENT
+    notes: list[NativeNeed] = field(default_factory=list)
+    """Where steps record the packages they add and why, for the build's report
+    (``prepare`` returns only the configuration)."""
 
 
 @dataclass(frozen=True)
