@@ -65,6 +65,7 @@ from distill.oci.mutate import (
     with_history,
     with_runtime,
 )
+from distill.packagers import NativeNeed
 from distill.progress import SILENT, Progress
 
 __all__ = ["BuildResult", "build", "lock", "sources_for"]
@@ -84,6 +85,8 @@ class BuildResult:
     """Each architecture's .debs (from the lock or the plan), for the SBOMs."""
     bases: Mapping[str, str] = field(default_factory=dict)
     """Each architecture's remote base image digest, when the build has a remote base."""
+    native: tuple[NativeNeed, ...] = ()
+    """The packages added for the app's native files, and for which file and library."""
 
 
 def source_date_epoch() -> int:
@@ -117,7 +120,8 @@ def build(
     epoch = source_date_epoch()  # before any work, so a bad value fails at once
     archs = chosen_archs(config, archs)
     sources = sources_for(config)
-    config = prepare_config(config, archs, sources, progress)
+    notes: list[NativeNeed] = []
+    config = prepare_config(config, archs, sources, progress, notes)
     base = None
     if config.remote_base is not None:
         base = read_remote_base(config.remote_base, archs,
@@ -145,7 +149,7 @@ def build(
     return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact,
                        packages={plan.arch: plan.all_packages() for plan in plans},
                        bases={arch: image.digest for arch, image in base.images.items()}
-                       if base is not None else {})
+                       if base is not None else {}, native=tuple(notes))
 
 
 def _need_lock(lock_path: Path | None) -> Path:

@@ -212,6 +212,8 @@ def _write(result: BuildResult, refs: Sequence[Reference], *, progress: Progress
 
 def _report(result: BuildResult) -> None:
     print_results(_rows(result, name=f"{result.name}:{result.tag}"))
+    for need in result.native:
+        click.echo(need.describe())
 
 
 def _rows(result: BuildResult, *, name: str) -> list[ResultRow]:
