@@ -22,7 +22,7 @@ from distill.errors import ConfigError
 from distill.fsutil import cache_root
 from distill.packagers import NativeNeed, PrepareContext, java, node, python
 from distill.packagers.elf import read_elf
-from distill.packagers.native_closure import NativeFile, is_glibc_linked
+from distill.packagers.native_closure import NativeFile, is_glibc_linked, report_lines
 from distill.packagers.native_files import folder_native_files, jar_native_files
 from support.native_apps import (
     USES_YAML,
@@ -86,8 +86,8 @@ def test_a_wheel_gets_the_packages_of_the_libraries_it_links_but_does_not_bundle
     config, notes = _prepare(python.STEP, python_app())
     assert "libyaml-0-2" in config.packages
     assert notes == [YAML_NEED]
-    assert YAML_NEED.describe() == (f"added libyaml-0-2 for {WHEEL_NAME}/_native.so "
-                                    f"({YAML_SONAME})")
+    assert report_lines(notes) == [f"added libyaml-0-2 for {WHEEL_NAME}/_native.so "
+                                   f"({YAML_SONAME})"]
 
 
 @pytest.mark.mirror
@@ -201,3 +201,15 @@ def test_a_library_no_package_provides_names_the_file(tmp_path: Path, gcc: None)
                                           r"libdistillnowhere\.so\.3, which no Debian package "
                                           r"of bookworm \(amd64\) provides"):
         _prepare(node.STEP, _config({"type": "node", "path": str(project)}, "nodejs", project))
+
+
+def test_the_report_has_one_line_per_package_with_its_first_file() -> None:
+    needs = [NativeNeed("libgl1", "a/x.so", "libGL.so.1"), NativeNeed("libglib2.0-0", "b.so",
+                                                                     "libglib-2.0.so.0"),
+             NativeNeed("libgl1", "c.so", "libGL.so.1"), NativeNeed("libglib2.0-0", "b.so",
+                                                                  "libgthread-2.0.so.0"),
+             NativeNeed("libgl1", "d.so", "libGL.so.1")]
+    assert report_lines(needs) == [
+        "added libgl1 for a/x.so (libGL.so.1) and 2 more files",
+        "added libglib2.0-0 for b.so (libglib-2.0.so.0, libgthread-2.0.so.0)",
+    ]

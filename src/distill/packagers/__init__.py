@@ -33,10 +33,6 @@ class NativeNeed:
     """The file that links it, as :attr:`NativeFile.path`."""
     soname: str
 
-    def describe(self) -> str:
-        """``added libgl1 for cv2/cv2.abi3.so (libGL.so.1)``."""
-        return f"added {self.package} for {self.path} ({self.soname})"
-
 
 @dataclass(frozen=True)
 class PrepareContext:

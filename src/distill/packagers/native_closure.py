@@ -140,6 +140,22 @@ def needs_for_app(files: Sequence[NativeFile], *, config: Config, context: Prepa
     return added
 
 
+def report_lines(needs: Sequence[NativeNeed]) -> list[str]:
+    """One line per added package, in the order they were added:
+    ``added libgl1 for cv2/cv2.abi3.so (libGL.so.1)``, ``... and 3 more files``."""
+    by_package: dict[str, list[NativeNeed]] = {}
+    for need in needs:
+        by_package.setdefault(need.package, []).append(need)
+    lines = []
+    for package, group in by_package.items():
+        files = list(dict.fromkeys(n.path for n in group))
+        sonames = ", ".join(dict.fromkeys(n.soname for n in group))
+        more = len(files) - 1
+        tail = f" and {more} more file{'s' if more > 1 else ''}" if more else ""
+        lines.append(f"added {package} for {files[0]} ({sonames}){tail}")
+    return lines
+
+
 def with_packages(config: Config, needs: Iterable[NativeNeed]) -> Config:
     """``config`` with the needs' packages added to ``packages:`` (once each)."""
     packages = list(dict.fromkeys([*config.packages, *(n.package for n in needs)]))

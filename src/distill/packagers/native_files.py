@@ -19,7 +19,8 @@ from distill.errors import ConfigError
 from distill.packagers.elf import read_elf_bytes
 from distill.packagers.native_closure import NativeFile
 
-NATIVE_NAME = re.compile(r"(\.so(\.[0-9]+)*|\.node)$")
+NATIVE_NAME = re.compile(r"(\.so(\.[^/.]+)*|\.node)$")
+"""``.so``, ``.so.6``, ``.so.1.1.1k`` (auditwheel's copies keep odd versions), ``.node``."""
 _NESTED = 3
 """How deep jars inside jars are read (a fat jar's BOOT-INF/lib/*.jar is depth 1)."""
 

@@ -21,12 +21,12 @@ from distill.errors import FormatError
 from distill.fsutil import atomic_write_bytes
 from distill.packagers.elf import ElfInfo, read_elf_bytes
 from distill.packagers.native_closure import NativeFile
+from distill.packagers.native_files import NATIVE_NAME
 from distill.packagers.python_wheels import Wheel
 
-_SHARED = re.compile(r"\.so(\.[0-9]+)*$")
 _DATA = re.compile(r"^[^/]+\.data/(purelib|platlib|scripts)/")
 _SCRIPTS = re.compile(r"^[^/]+\.data/scripts/")
-_FORMAT = "v1"
+_FORMAT = "v2"
 
 
 def wheels_native_files(wheels: Sequence[Wheel], *, cache: Path) -> list[NativeFile]:
@@ -61,7 +61,7 @@ def _read_wheel(path: Path) -> list[NativeFile]:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 name = info.filename
-                if info.is_dir() or not (_SHARED.search(posixpath.basename(name))
+                if info.is_dir() or not (NATIVE_NAME.search(posixpath.basename(name))
                                          or _SCRIPTS.match(name)):
                     continue
                 shown = installed_path(name)
