@@ -28,6 +28,7 @@ import debug_session
 import engine
 import flavors
 import foundation
+import native_libs
 import outdated
 import python_app
 import rebase
@@ -53,7 +54,7 @@ MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: regist
                                flavors.NAME: flavors, debug_session.NAME: debug_session,
                                rebase.NAME: rebase, container.NAME: container,
                                outdated.NAME: outdated,
-                               supply.NAME: supply}
+                               supply.NAME: supply, native_libs.NAME: native_libs}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 
