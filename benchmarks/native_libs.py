@@ -105,7 +105,8 @@ def measure(ctx: Context) -> Section:
             "longer one adds ffmpeg's libraries and programs, which opencv-python bundles "
             "itself (opencv_python.libs/libavcodec...).",
             "Without the closure (distill before issue 10, or python3 with nothing added) the "
-            "app stops at `import cv2` with ImportError: libGL.so.1.",
+            "app stops at `import cv2` with an ImportError (opencv-python 5.0.0 on distill "
+            "before this change: `ImportError: libxcb.so.1`, measured once by hand).",
         ),
     )
     ran = all(output.split()[1:2] == ["True"] for output in outputs.values())

@@ -28,6 +28,7 @@ import debug_session
 import engine
 import flavors
 import foundation
+import go_app
 import native_libs
 import outdated
 import python_app
@@ -54,7 +55,8 @@ MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: regist
                                flavors.NAME: flavors, debug_session.NAME: debug_session,
                                rebase.NAME: rebase, container.NAME: container,
                                outdated.NAME: outdated,
-                               supply.NAME: supply, native_libs.NAME: native_libs}
+                               supply.NAME: supply, go_app.NAME: go_app,
+                               native_libs.NAME: native_libs}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 

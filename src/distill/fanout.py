@@ -10,9 +10,9 @@ gives, byte for byte, the index a single ``--arch amd64,arm64`` build writes:
   platform are refused, naming both sources;
 - its annotations are those every source carries with the same value (an
   index's own annotations, a single image's manifest annotations), then the
-  ``annotations`` the caller gives, which win. A distill build puts its common
-  annotations (created, title, version, base name) on every image and on its
-  index, so they carry over; those that differ per image are dropped;
+  ``annotations`` the caller gives, which win. A distill build's index carries
+  exactly what its images' annotations share (the same rule), so joining
+  per-architecture builds gives the multi-architecture build's index;
 - manifests are written as distill writes them (canonical JSON): images distill
   built keep their digests; others are re-encoded, as ``distill copy`` does.
 
@@ -31,6 +31,7 @@ from pathlib import Path
 
 from distill.errors import ConfigError
 from distill.oci.model import Artifact, Image, ImageIndex
+from distill.oci.mutate import shared_annotations
 from distill.oci.reference import DOCKER, OCI, OCI_ARCHIVE, Reference
 from distill.progress import SILENT, Progress
 from distill.transports import read_artifact, write_artifact
@@ -66,7 +67,7 @@ def join(sources: Sequence[Source], *, annotations: Mapping[str, str] | None = N
                                   f"{platform}; an index holds one per platform")
             seen[platform] = source.name
             images.append(image)
-    shared = _shared_annotations([source.artifact.annotations for source in sources])
+    shared = shared_annotations([source.artifact.annotations for source in sources])
     return ImageIndex(images=tuple(images), annotations={**shared, **(annotations or {})})
 
 
@@ -99,13 +100,6 @@ def make_index(
 
 def _images(artifact: Artifact) -> tuple[Image, ...]:
     return artifact.images if isinstance(artifact, ImageIndex) else (artifact,)
-
-
-def _shared_annotations(each: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """The key/value pairs every mapping of ``each`` has, in the first one's order."""
-    first, *rest = each
-    return {key: value for key, value in first.items()
-            if all(other.get(key) == value for other in rest)}
 
 
 def _same_registry(destination: Reference, source: Reference) -> bool:

@@ -110,3 +110,20 @@ def test_sbom_dir_and_no_sbom_contradict(run_cli: RunCli, tmp_path: Path) -> Non
                       "--sbom-dir", str(tmp_path / "sboms"))
     assert outcome.code == 2
     assert "--sbom-dir and --no-sbom contradict each other" in outcome.err
+
+
+def test_a_build_only_into_archives_makes_no_sbom(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from distill.cli.main import main
+
+    monkeypatch.setenv("DISTILL_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "hello.txt").write_text("hi\n")
+    config = tmp_path / "distill.yaml"
+    config.write_text("name: hello\nbase: scratch\nfiles:\n  - {src: hello.txt, dst: /hello.txt}\n")
+    archive = tmp_path / "hello.tar"
+    assert main(["-q", "build", "-f", str(config), "-o", f"docker-archive:{archive}"]) == 0
+    assert archive.is_file()
+    assert not (tmp_path / "cache" / "sboms").exists()
+    assert main(["-q", "build", "-f", str(config), "-o", f"oci:{tmp_path / 'layout'}"]) == 0
+    assert any((tmp_path / "cache" / "sboms").iterdir())

@@ -13,6 +13,7 @@ from distill.oci.mutate import (
     Addendum,
     append_layers,
     empty_image,
+    shared_annotations,
     with_annotations,
     with_history,
     with_runtime,
@@ -90,3 +91,9 @@ def test_annotations_merge_later_keys_win() -> None:
     image = with_annotations(image, {"b": "2"})
     assert image.annotations == {"a": "1", "b": "2"}
     assert b'"annotations":{"a":"1","b":"2"}' in image.manifest_bytes()
+
+
+def test_shared_annotations_keep_what_every_image_has_with_the_same_value() -> None:
+    each = [{"a": "1", "b": "x", "c": "1"}, {"a": "1", "b": "y"}, {"c": "1", "a": "1"}]
+    assert shared_annotations(each) == {"a": "1"}
+    assert shared_annotations([]) == {}

@@ -61,6 +61,7 @@ from distill.oci.mutate import (
     Addendum,
     append_layers,
     empty_image,
+    shared_annotations,
     with_annotations,
     with_history,
     with_runtime,
@@ -145,7 +146,9 @@ def build(
     tag = config.version or "latest"
     artifact: Artifact = images[0]
     if len(images) > 1:
-        artifact = ImageIndex(images, annotations=_common_annotations(config, context.epoch))
+        # An index carries what all its images' annotations share (as distill index does).
+        artifact = ImageIndex(images, annotations=shared_annotations(
+            [image.annotations for image in images]))
     return BuildResult(name=config.name, tag=tag, images=images, artifact=artifact,
                        packages={plan.arch: plan.all_packages() for plan in plans},
                        bases={arch: image.digest for arch, image in base.images.items()}

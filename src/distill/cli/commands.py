@@ -19,7 +19,7 @@ from distill.config import ARCHS, Config, load_config, parse_config
 from distill.flavors import VARIANTS, flavor_names, parse_base
 from distill.flavors.model import RELEASES
 from distill.fsutil import atomic_write_bytes
-from distill.oci.reference import Reference, parse_reference
+from distill.oci.reference import DOCKER, OCI, Reference, parse_reference
 from distill.packagers.native_closure import report_lines
 from distill.progress import Progress
 
@@ -80,7 +80,10 @@ def build_and_write(
     with progress_reporter(not quiet) as progress:
         result = build_images(config, archs=archs, lock_path=lock_path, locked=locked,
                               outputs=refs, progress=progress)
-        documents = _write_sboms(result, sboms)
+        # SBOMs go to --sbom-dir and to outputs that hold referrers (layouts, registries);
+        # a build only into the engine or a docker-archive does not make them.
+        wanted = sboms if sboms.dir is not None or _hold_referrers(refs) else SbomRequest(False)
+        documents = _write_sboms(result, wanted)
         _write(result, refs, progress=progress)
         _publish(result, refs, config=config, documents=documents, supply=supply, key=key)
     if not quiet:
@@ -170,6 +173,11 @@ def _write_sboms(result: BuildResult, request: SbomRequest) -> dict[str, list[Do
         for document in (d for documents in by_image.values() for d in documents):
             atomic_write_bytes(request.dir / document.filename, document.data)
     return by_image
+
+
+def _hold_referrers(refs: Sequence[Reference]) -> bool:
+    # distill.supply.outputs.SUPPLY_TRANSPORTS, without importing the signing code
+    return any(ref.transport in (DOCKER, OCI) for ref in refs)
 
 
 def _signing_key(path: Path | None) -> EllipticCurvePrivateKey | None:

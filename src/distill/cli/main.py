@@ -62,6 +62,7 @@ class _LazyGroup(click.Group):
         "outdated": "distill.cli.maintenance_commands:outdated",
         "sign": "distill.cli.sign_command:sign",
         "verify": "distill.cli.sign_command:verify",
+        "go": "distill.cli.go_command:go",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

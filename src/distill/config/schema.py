@@ -209,10 +209,10 @@ class Healthcheck(_Model):
         return self.http or self.https
 
 
-AppType = Literal["binary", "python", "node", "java"]
+AppType = Literal["binary", "python", "node", "java", "go"]
 
 _APP_BASES: dict[str, str] = {"binary": "auto", "python": "python3", "node": "nodejs",
-                              "java": "java"}
+                              "java": "java", "go": "auto"}
 
 
 class App(_Model):
@@ -220,7 +220,7 @@ class App(_Model):
 
     type: AppType
     path: Path = Path()
-    """The binary (type binary) or the project folder (python, node, java)."""
+    """The binary (type binary), or the project or module folder (python, node, java, go)."""
     jar: Path | None = None
     """The jar to run (type java)."""
     dst: str = "/app"
@@ -229,6 +229,15 @@ class App(_Model):
     """Python: the console script to run; node: the script file (default: package.json main)."""
     module: str | None = None
     """Python: the module to run with ``python -m``."""
+    # Go (type go): the main package, relative to path; cgo, with the C compiler for
+    # architectures other than the host's (one for all or one per arch; default
+    # <triplet>-gcc); linker flags added to -s -w -buildid=; build tags; VCS stamping.
+    package: str = "."
+    cgo: bool = False
+    cc: str | dict[Arch, str] | None = None
+    ldflags: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    vcs: bool = False
 
     @field_validator("dst")
     @classmethod

@@ -76,3 +76,13 @@ def with_runtime(image: Image, runtime: RuntimeConfig) -> Image:
 def with_annotations(image: Image, annotations: Mapping[str, str]) -> Image:
     """``image`` with ``annotations`` added to its manifest's (later keys win)."""
     return dataclasses.replace(image, annotations={**image.annotations, **annotations})
+
+
+def shared_annotations(each: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The key/value pairs every mapping of ``each`` has (in the first one's order): what an
+    index carries of its images' annotations."""
+    if not each:
+        return {}
+    first, *rest = each
+    return {key: value for key, value in first.items()
+            if all(other.get(key) == value for other in rest)}

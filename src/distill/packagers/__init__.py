@@ -84,6 +84,7 @@ _APP_STEPS = {
     "python": "distill.packagers.python",
     "node": "distill.packagers.node",
     "java": "distill.packagers.java",
+    "go": "distill.packagers.go",
 }
 _PROBE_STEP = "distill.packagers.probe"
 

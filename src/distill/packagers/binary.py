@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from distill.config import App, Config
 from distill.errors import ConfigError
@@ -49,6 +49,37 @@ def choose_base(packages: Iterable[str], *, release: str) -> str:
     return next(name for name in AUTO_BASES if covered <= tiers[name])
 
 
+def library_needs(info: ElfInfo, config: Config, *,
+                  context: PrepareContext) -> list[NativeNeed]:
+    """The libraries (and loader) the program links and their Debian packages (none if static).
+
+    They are looked up for the first architecture of ``context``; the glibc it
+    needs is checked against the release.
+    """
+    if info.is_static:
+        return []
+    arch = context.archs[0]
+    index = package_index(context.sources, arch=arch, context=context)
+    program = NativeFile(path=shown(info.path), info=info)
+    return native_needs([program], config=config, arch=arch, context=context, index=index,
+                        foreign_libc=True)
+
+
+def library_packages(info: ElfInfo, config: Config, *, context: PrepareContext) -> list[str]:
+    """The Debian packages that provide the program's loader and libraries (none if static)."""
+    return list(dict.fromkeys(n.package for n in library_needs(info, config, context=context)))
+
+
+def base_and_packages(config: Config, packages: Sequence[str]) -> dict[str, object]:
+    """The ``base`` (``auto`` made the smallest that has ``packages``) and the ``packages``
+    the base lacks, as a model update of ``config``."""
+    base: str = config.base
+    if base == "auto":
+        base = choose_base(packages, release=config.release)
+    extra = [p for p in packages if p not in _base_packages(base, config.release)]
+    return {"base": base, "packages": list(dict.fromkeys([*config.packages, *extra]))}
+
+
 class BinaryStep:
     """The packaging step of ELF programs (see the module docstring)."""
 
@@ -58,19 +89,10 @@ class BinaryStep:
         info = read_elf(app.path)
         for arch in context.archs:
             _check_arch(info, arch)
-        needs = self._needs(info, config, context=context) if context.archs else []
-        packages = list(dict.fromkeys(n.package for n in needs))
-        base: str = config.base
-        if base == "auto":
-            base = choose_base(packages, release=config.release)
-        have = _base_packages(base, config.release) | set(config.packages)
-        added = added_needs(needs, have=have)
-        context.notes.extend(added)
-        extra = [n.package for n in added]
-        update: dict[str, object] = {
-            "base": base,
-            "packages": list(dict.fromkeys([*config.packages, *extra])),
-        }
+        needs = library_needs(info, config, context=context) if context.archs else []
+        update = base_and_packages(config, [n.package for n in needs])
+        have = _base_packages(str(update["base"]), config.release) | set(config.packages)
+        context.notes.extend(added_needs(needs, have=have))
         if config.entrypoint is None:
             update["entrypoint"] = [binary_path(app)]
         return config.model_copy(update=update)
@@ -94,17 +116,6 @@ class BinaryStep:
                         mtime=context.epoch)
         layer = context.store.build(key, make_tree, mtime=context.epoch)
         return [AppLayer(layer=layer, created_by=f"distill binary {target}")]
-
-    def _needs(self, info: ElfInfo, config: Config, *,
-               context: PrepareContext) -> list[NativeNeed]:
-        """The Debian packages that provide the program's loader and libraries."""
-        if info.is_static:
-            return []
-        arch = context.archs[0]
-        index = package_index(context.sources, arch=arch, context=context)
-        program = NativeFile(path=shown(info.path), info=info)
-        return native_needs([program], config=config, arch=arch, context=context, index=index,
-                            foreign_libc=True)
 
 
 STEP = BinaryStep()
