@@ -8,6 +8,7 @@ the app imports and runs in a container without a network.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -101,3 +102,26 @@ def test_opencv_python_imports_and_processes_an_image_in_the_container(
     assert result.returncode == 0, result.stderr
     version, facts = result.stdout.strip().split(" ", 1)
     assert int(version.split(".")[0]) >= 4 and facts == "True (32, 24, 3) 255 0"
+
+
+@pytest.mark.mirror
+def test_the_lock_pins_the_added_packages_and_a_quiet_locked_build_says_nothing(
+        host_mirror: str, distill_cache_root: Path, require_tool: Callable[[str], Path],
+        tmp_path: Path) -> None:
+    require_tool("gcc")
+    _, requirement = native_wheel(tmp_path)
+    project = python_project(tmp_path / "lockapp", requirements=[requirement],
+                             main="import distillnative\n")
+    (project / "distill.yaml").write_text(
+        "name: lockapp\nbase: python3\napp: {type: python, path: ., script: main.py}\n")
+    env = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path / "wheels")}
+    config = str(project / "distill.yaml")
+    locked = _distill("lock", "-f", config, cache=distill_cache_root, env=env)
+    assert locked.returncode == 0, locked.stderr
+    names = {p["name"] for p in json.loads((project / "distill.lock").read_text())
+             ["packages"]["amd64"]}
+    assert "libyaml-0-2" in names
+    built = _distill("-q", "build", "-f", config, "--locked", "-o", f"oci:{tmp_path}/out",
+                     cache=distill_cache_root, env=env)
+    assert built.returncode == 0, built.stderr
+    assert built.stdout == "" and built.stderr == ""
