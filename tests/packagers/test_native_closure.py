@@ -31,6 +31,7 @@ from support.native_apps import (
     YAML_STUB,
     compile_shared,
     native_wheel,
+    needing_glibc,
     python_project,
     stub,
 )
@@ -213,3 +214,16 @@ def test_the_report_has_one_line_per_package_with_its_first_file() -> None:
         "added libgl1 for a/x.so (libGL.so.1) and 2 more files",
         "added libglib2.0-0 for b.so (libglib-2.0.so.0, libgthread-2.0.so.0)",
     ]
+
+
+@pytest.mark.mirror
+def test_a_node_addon_built_for_a_newer_glibc_is_a_build_error(tmp_path: Path,
+                                                               gcc: None) -> None:
+    project = _addon_project(tmp_path, links=[])
+    addon = compile_shared(tmp_path / "new", "new.node",
+                           "#include <dlfcn.h>\nvoid *f(void) { return dlopen(0, 1); }\n")
+    needing_glibc(addon, project / "build" / "Release" / "new.node", "2.38")
+    with pytest.raises(ConfigError, match=r"^build/Release/new\.node needs glibc 2\.38 "
+                                          r"\(GLIBC_2\.38\) but bookworm has glibc 2\.36; "
+                                          r"trixie has glibc"):
+        _prepare(node.STEP, _config({"type": "node", "path": str(project)}, "nodejs", project))
