@@ -103,6 +103,11 @@ def prepare(config: Config, *, context: PrepareContext) -> Config:
     """Run every step's ``prepare`` in order."""
     for step in steps_for(config):
         config = step.prepare(config, context=context)
+    if config.files:
+        # imported here: it builds on this module's types
+        from distill.packagers.native_files import check_copied_files
+
+        check_copied_files(config, context=context)
     if config.base == "auto":
         raise ConfigError("base: auto needs an app (app: {type: binary, path: ...})")
     return config

@@ -1,4 +1,5 @@
-"""Finding an app's ELF files: in a folder (Node addons, JNI libraries) or in a jar.
+"""Finding an app's ELF files: in a folder (Node addons, JNI libraries), in a jar, and
+among the files ``files:`` copies (checked against the release's glibc).
 
 Only files named like native code are read: shared objects (``.so``,
 ``.so.1.2``) and Node addons (``.node``); anything else, and any such file
@@ -15,9 +16,18 @@ import zipfile
 from collections.abc import Collection
 from pathlib import Path
 
+from distill.config import Config
 from distill.errors import ConfigError
-from distill.packagers.elf import read_elf_bytes
-from distill.packagers.native_closure import NativeFile
+from distill.packagers import PrepareContext
+from distill.packagers.elf import ELF_MAGIC, read_elf_bytes, version_key
+from distill.packagers.native_closure import (
+    NativeFile,
+    check_glibc,
+    is_glibc_linked,
+    package_index,
+    shown,
+)
+from distill.packagers.python_wheels import GLIBC
 
 NATIVE_NAME = re.compile(r"(\.so(\.[^/.]+)*|\.node)$")
 """``.so``, ``.so.6``, ``.so.1.1.1k`` (auditwheel's copies keep odd versions), ``.node``."""
@@ -72,4 +82,40 @@ def _archive_files(data: bytes, shown: str, *, depth: int) -> list[NativeFile]:
                         files.append(NativeFile(path=where, info=elf))
     except (zipfile.BadZipFile, OSError) as exc:
         raise ConfigError(f"{shown}: not a readable jar: {exc}") from exc
+    return files
+
+
+def check_copied_files(config: Config, *, context: PrepareContext) -> None:
+    """Refuse an ELF file of ``files:`` that needs a newer glibc than the image's release.
+
+    Only the headers of files that start like ELF are read; the release's index is
+    read only when one needs a glibc newer than the release is known to have.
+    """
+    if config.remote_base is not None or not context.archs:
+        return  # a remote base brings its own glibc
+    known = GLIBC.get(config.release)
+    late = [file for copy in config.files for file in _elf_files(copy.src)
+            if file.info.arch in context.archs and is_glibc_linked(file.info)
+            and file.info.glibc_required is not None and known is not None
+            and version_key(file.info.glibc_required) > known]
+    for file in late:
+        index = package_index(context.sources, arch=file.info.arch, context=context)
+        check_glibc(file, index, release=config.release, arch=file.info.arch,
+                    custom_sources=bool(config.repositories), cache=context.cache / "debian")
+
+
+def _elf_files(src: Path) -> list[NativeFile]:
+    paths = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file()
+                                               and not p.is_symlink()) if src.is_dir() else []
+    files = []
+    for path in paths:
+        try:
+            with path.open("rb") as stream:
+                if stream.read(4) != ELF_MAGIC:
+                    continue
+            info = read_elf_bytes(path.read_bytes(), path=path)
+        except OSError:
+            continue  # copying it reports the problem
+        if info is not None:
+            files.append(NativeFile(path=shown(path), info=info))
     return files
