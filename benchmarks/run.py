@@ -29,6 +29,7 @@ import engine
 import flavors
 import foundation
 import go_app
+import native_libs
 import outdated
 import python_app
 import rebase
@@ -56,7 +57,7 @@ MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: regist
                                rebase.NAME: rebase, container.NAME: container,
                                outdated.NAME: outdated,
                                supply.NAME: supply, go_app.NAME: go_app,
-                               startup.NAME: startup}
+                               startup.NAME: startup, native_libs.NAME: native_libs}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 

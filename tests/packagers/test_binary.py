@@ -20,9 +20,10 @@ from distill.debian.repository import load_packages
 from distill.errors import ConfigError
 from distill.fsutil import cache_root
 from distill.layers.store import LayerStore
-from distill.packagers import LayerContext, PrepareContext, binary
-from distill.packagers.binary import STEP, choose_base, glibc_version
+from distill.packagers import LayerContext, PrepareContext, native_closure
+from distill.packagers.binary import STEP, choose_base
 from distill.packagers.elf import read_elf
+from distill.packagers.native_closure import glibc_version
 
 C_HELLO = '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n'
 C_SQLITE = ('#include <sqlite3.h>\n#include <stdio.h>\n'
@@ -148,7 +149,7 @@ def test_a_program_that_needs_only_glibc_never_reads_the_contents_index(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the Contents index was read")
 
-    monkeypatch.setattr(binary, "load_contents", refuse)
+    monkeypatch.setattr(native_closure, "load_contents", refuse)
     prepared = prepare(config_for(programs["c"], base="auto"))
     assert (prepared.base, prepared.packages) == ("base-nossl", [])
 

@@ -212,9 +212,8 @@ def test_a_lock_that_does_not_match_package_json_fails_npm_ci(project: Path,
                                                               tmp_path: Path) -> None:
     package = {**PACKAGE_JSON, "dependencies": {"express": "4.21.2", "ms": "2.1.3"}}
     (project / "package.json").write_text(json.dumps(package))
-    config = _prepare(_config(project), tmp_path)
     with pytest.raises(DistillError, match=r"npm ci --omit=dev failed in .*project"):
-        STEP.layers(config, context=_context(tmp_path))
+        _prepare(_config(project), tmp_path)  # npm ci runs before packages are resolved
     assert not list((tmp_path / "node" / "builds").iterdir())  # nothing half-made kept
 
 

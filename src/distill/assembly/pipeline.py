@@ -68,7 +68,7 @@ from distill.oci.mutate import (
     with_history,
     with_runtime,
 )
-from distill.packagers import AppLayer, Resolved
+from distill.packagers import AppLayer, NativeNeed, Resolved
 from distill.progress import SILENT, Progress
 
 __all__ = ["BuildResult", "build", "lock", "sources_for"]
@@ -96,6 +96,8 @@ class BuildResult:
     resolved: Mapping[str, tuple[Resolved, ...]] = field(default_factory=dict)
     """Each architecture's third-party artifacts the packagers put in (wheels, npm
     tarballs, jars), for the provenance."""
+    native: tuple[NativeNeed, ...] = ()
+    """The packages added for the app's native files, and for which file and library."""
 
 
 def source_date_epoch() -> int:
@@ -129,7 +131,8 @@ def build(
     epoch = source_date_epoch()  # before any work, so a bad value fails at once
     archs = chosen_archs(config, archs)
     sources = sources_for(config)
-    config = prepare_config(config, archs, sources, progress)
+    notes: list[NativeNeed] = []
+    config = prepare_config(config, archs, sources, progress, notes)
     base = None
     if config.remote_base is not None:
         base = read_remote_base(config.remote_base, archs,
@@ -166,7 +169,8 @@ def build(
                        if base is not None else {},
                        files=recipe, reusable=recipe is not None and _reusable(config),
                        resolved={arch: tuple(r for layer in layers for r in layer.resolved)
-                                 for arch, layers in app_layers.items()})
+                                 for arch, layers in app_layers.items()},
+                       native=tuple(notes))
 
 
 def _reusable(config: Config) -> bool:

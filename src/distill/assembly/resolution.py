@@ -25,7 +25,7 @@ from distill.errors import ConfigError, DistillError
 from distill.flavors import Flavor, image_chain
 from distill.fsutil import cache_root
 from distill.layers.fingerprint import cache_key
-from distill.packagers import PrepareContext
+from distill.packagers import NativeNeed, PrepareContext
 from distill.progress import SILENT, Progress
 
 
@@ -48,11 +48,13 @@ def flavor_layers(config: Config) -> tuple[Flavor, ...]:
 
 
 def prepare_config(
-    config: Config, archs: Sequence[str], sources: Sequence[Source], progress: Progress
+    config: Config, archs: Sequence[str], sources: Sequence[Source], progress: Progress,
+    notes: list[NativeNeed] | None = None,
 ) -> Config:
-    """The configuration with what its app and health check imply filled in."""
+    """The configuration with what its app and health check imply filled in; the packages
+    steps added for an app's native files are appended to ``notes``."""
     context = PrepareContext(archs=tuple(archs), sources=tuple(sources), cache=cache_root(),
-                             progress=progress)
+                             progress=progress, notes=[] if notes is None else notes)
     return packagers.prepare(config, context=context)
 
 

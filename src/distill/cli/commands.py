@@ -21,6 +21,7 @@ from distill.flavors import VARIANTS, flavor_names, parse_base
 from distill.flavors.model import RELEASES
 from distill.fsutil import atomic_write_bytes
 from distill.oci.reference import DOCKER, OCI, Reference, parse_reference
+from distill.packagers.native_closure import report_lines
 from distill.progress import Progress
 
 if TYPE_CHECKING:
@@ -230,6 +231,8 @@ def _write(result: BuildResult, refs: Sequence[Reference], *, progress: Progress
 
 def _report(result: BuildResult) -> None:
     print_results(_rows(result, name=f"{result.name}:{result.tag}"))
+    for line in report_lines(result.native):
+        click.echo(line)
 
 
 def _rows(result: BuildResult, *, name: str) -> list[ResultRow]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +25,16 @@ from distill.progress import SILENT, Progress
 
 
 @dataclass(frozen=True)
+class NativeNeed:
+    """A library an app's file links and the Debian package that provides it."""
+
+    package: str
+    path: str
+    """The file that links it, as :attr:`NativeFile.path`."""
+    soname: str
+
+
+@dataclass(frozen=True)
 class PrepareContext:
     """What a step may use while preparing the configuration."""
 
@@ -33,6 +43,9 @@ class PrepareContext:
     cache: Path
     """distill's cache root (``fsutil.cache_root()``)."""
     progress: Progress = SILENT
+    notes: list[NativeNeed] = field(default_factory=list)
+    """Where steps record the packages they add and why, for the build's report
+    (``prepare`` returns only the configuration)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,11 @@ def prepare(config: Config, *, context: PrepareContext) -> Config:
     """Run every step's ``prepare`` in order."""
     for step in steps_for(config):
         config = step.prepare(config, context=context)
+    if config.files:
+        # imported here: it builds on this module's types
+        from distill.packagers.native_files import check_copied_files
+
+        check_copied_files(config, context=context)
     if config.base == "auto":
         raise ConfigError("base: auto needs an app (app: {type: binary, path: ...})")
     return config

@@ -6,6 +6,7 @@ binary for another architecture reads just as well as a native one.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ _MACHINES: dict[str, tuple[str, str]] = {
     "EM_S390": ("s390x", "s390"),
     "EM_MIPS": ("mips64el", "mips"),
 }
+ELF_MAGIC = b"\x7fELF"
 _GLIBC = re.compile(r"^GLIBC_(\d+(?:\.\d+)+)$")
 
 
@@ -80,6 +82,17 @@ def read_elf(path: Path) -> ElfInfo:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     except (ELFError, ValueError, KeyError) as exc:
         raise ConfigError(f"{path} is not an ELF program (Linux executable): {exc}") from exc
+
+
+def read_elf_bytes(data: bytes, *, path: Path) -> ElfInfo | None:
+    """The headers of an ELF file held in memory (a member of a wheel or a jar), or None
+    when ``data`` is not an ELF file; ``path`` names it in messages."""
+    if not data.startswith(ELF_MAGIC):
+        return None
+    try:
+        return _read(io.BytesIO(data), path)
+    except (ELFError, ValueError, KeyError):
+        return None  # starts like ELF but is not one the loader could load either
 
 
 def _read(stream: BinaryIO, path: Path) -> ElfInfo:

@@ -23,9 +23,15 @@ from distill.config import App, Config
 from distill.errors import ConfigError
 from distill.layers.fingerprint import cache_key
 from distill.packagers import AppLayer, LayerContext, PrepareContext, Resolved
+from distill.packagers.native_closure import NativeFile, needs_for_app, with_packages
+from distill.packagers.native_files import jar_native_files
 from distill.rootfs.tree import FileTree
 
 JAVA = "/usr/bin/java"
+JVM_LIBRARIES = frozenset({"libjvm.so", "libjava.so", "libjawt.so", "libverify.so", "libnet.so",
+                           "libnio.so", "libzip.so"})
+"""The JRE's own libraries a JNI library may link: the JVM has loaded them (they live in
+the JRE's folder, outside the loader's default folders the Contents index covers)."""
 BOOT_CLASSES = "BOOT-INF/classes/"
 BOOT_LIB = "BOOT-INF/lib/"
 
@@ -109,8 +115,13 @@ class JavaStep:
     """The packager step of ``app: {type: java}``."""
 
     def prepare(self, config: Config, *, context: PrepareContext) -> Config:
-        """Fill in the entrypoint (``java -jar`` or ``java -cp ... Main``)."""
+        """Add the packages of the jars' native libraries and fill in the entrypoint
+        (``java -jar`` or ``java -cp ... Main``)."""
         plan = plan_jar(_app(config))
+        files = native_files(plan)
+        if files:
+            needs = needs_for_app(files, config=config, context=context, provided=JVM_LIBRARIES)
+            config = with_packages(config, needs)
         if config.entrypoint is not None:
             return config
         return config.model_copy(update={"entrypoint": entrypoint(plan)})
@@ -151,6 +162,14 @@ def shipped_jars(plan: JarPlan) -> tuple[Resolved, ...]:
         found = [(relative, _sha256(path)) for path, relative in plan.dependencies]
     return tuple(Resolved(ecosystem="jar", name=relative, version="", file=relative,
                           digest={"sha256": digest}) for relative, digest in sorted(found))
+
+
+def native_files(plan: JarPlan) -> list[NativeFile]:
+    """The ELF files (JNI libraries) inside the app's jar and its dependencies' jars."""
+    files = jar_native_files(plan.jar)
+    for path, relative in plan.dependencies:
+        files += jar_native_files(path, shown=relative)
+    return files
 
 
 def _app(config: Config) -> App:

@@ -9,7 +9,10 @@ app (the project without node_modules and .git) in another, both under
 
 Native addons are built for the host: a production package with install
 scripts (or a compiled ``.node`` file) is refused unless the image's
-architecture and Node major version are the host's.
+architecture and Node major version are the host's. The Debian packages of the
+libraries that addons (``.node``) and shared objects of the app and of
+node_modules link are added to the image (see native_closure), so ``npm ci``
+runs during ``prepare``, before the packages are resolved (its result is cached).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from distill.errors import ConfigError, DistillError
 from distill.fsutil import atomic_dir
 from distill.layers.fingerprint import cache_key
 from distill.packagers import AppLayer, LayerContext, PrepareContext, Resolved
+from distill.packagers.native_closure import NativeFile, needs_for_app, with_packages
+from distill.packagers.native_files import folder_native_files
 from distill.rootfs.tree import FileTree
 
 NODE = "/usr/bin/node"
@@ -112,7 +117,17 @@ class NodeStep:
         """Check the project and fill in ``node DST/MAIN`` and the working folder."""
         app = _app(config)
         script = main_script(app)
-        _lock(_project(app))
+        project = _project(app)
+        lock = _lock(project)
+        files = folder_native_files(project, skip=SKIPPED)
+        if production_packages(lock):
+            modules = _npm_ci(project, cache=context.cache / "node",
+                              key=_manifest_digest(project)) / "node_modules"
+            if modules.is_dir():
+                files += [NativeFile(path=f"node_modules/{f.path}", info=f.info)
+                          for f in folder_native_files(modules)]
+        if files:
+            config = with_packages(config, needs_for_app(files, config=config, context=context))
         update: dict[str, Any] = {}
         if config.entrypoint is None:
             update["entrypoint"] = [NODE, posixpath.join(app.dst, script)]

@@ -11,20 +11,30 @@ Both get unchecked-hash pycs when the host has an interpreter of the image's
 version (see python_bytecode); the layer's history says when they are skipped.
 The entrypoint is ``app.script`` (a console script, or a ``.py`` file of the
 project), ``python3 -m app.module``, or the project's only console script.
+
+The wheels are resolved in ``prepare``, before the Debian packages: the
+libraries their ELF files link that neither the wheels nor python3 have
+(``libGL.so.1`` for opencv-python) add their Debian packages (see
+native_closure). The layers reuse that resolution.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from distill.config import App, Config
 from distill.errors import ConfigError
 from distill.flavors.catalog import PYTHON_VERSIONS
 from distill.layers.fingerprint import cache_key
-from distill.packagers import AppLayer, LayerContext, PrepareContext, Resolved
+from distill.packagers import AppLayer, LayerContext, NativeNeed, PrepareContext, Resolved
+from distill.packagers.native_closure import needs_for_app, with_packages
 from distill.packagers.python_bytecode import Interpreter, add_bytecode, interpreter_for
 from distill.packagers.python_install import PREFIX, install_wheel, site_dir
+from distill.packagers.python_native import wheels_native_files
 from distill.packagers.python_project import Project, read_project
 from distill.packagers.python_source import add_project_metadata, project_files
 from distill.packagers.python_wheels import Target, Wheel, resolve_wheels
+from distill.progress import Progress
 from distill.rootfs.tree import FileTree
 
 PYTHON = "/usr/bin/python3"
@@ -39,6 +49,7 @@ class PythonStep:
         if config.base != "python3":
             raise ConfigError(f"app type python runs on base python3, not {config.base!r}")
         project = read_project(app.path)
+        config = with_packages(config, _native_needs(project, config, context))
         update: dict[str, object] = {"env": {"PYTHONUNBUFFERED": "1", **config.env}}
         if config.entrypoint is None:
             update["entrypoint"] = entrypoint(project, script=app.script, module=app.module,
@@ -52,10 +63,8 @@ class PythonStep:
         app = _app(config)
         python = PYTHON_VERSIONS[context.release]
         project = read_project(app.path)
-        task = context.progress.task(f"resolving Python wheels ({context.arch})")
-        wheels = resolve_wheels(project, Target(python=python, arch=context.arch,
-                                                release=context.release), cache=context.cache)
-        task.finish()
+        wheels = _wheels(project, arch=context.arch, release=context.release,
+                         cache=context.cache, progress=context.progress)
         interpreter = interpreter_for(python)
         layers = []
         if wheels:
@@ -84,6 +93,26 @@ def entrypoint(project: Project, *, script: str | None, module: str | None,
         return [f"{PREFIX}/bin/{names[0]}"]
     raise ConfigError(f"app: {project.name} defines {len(names)} console scripts "
                       f"({', '.join(names) or 'none'}); set app.script or app.module")
+
+
+def _wheels(project: Project, *, arch: str, release: str, cache: Path,
+            progress: Progress) -> list[Wheel]:
+    task = progress.task(f"resolving Python wheels ({arch})")
+    try:
+        return resolve_wheels(project, Target(python=PYTHON_VERSIONS[release], arch=arch,
+                                              release=release), cache=cache)
+    finally:
+        task.finish()
+
+
+def _native_needs(project: Project, config: Config, context: PrepareContext) -> list[NativeNeed]:
+    """The Debian packages the wheels' ELF files need that python3 lacks (the wheels are
+    resolved here, before the packages, and remembered for the layers)."""
+    files = [file for arch in context.archs
+             for file in wheels_native_files(
+                 _wheels(project, arch=arch, release=config.release, cache=context.cache,
+                         progress=context.progress), cache=context.cache)]
+    return needs_for_app(files, config=config, context=context) if files else []
 
 
 def _app(config: Config) -> App:
