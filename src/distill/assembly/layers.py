@@ -53,6 +53,7 @@ def flavor_layer(context: BuildContext, plan: PackagePlan, flavor: Flavor) -> La
     certificates = (list(context.config.certificates)
                     if "ca-certificates" in flavor.data_packages else [])
     lower = _lower_packages(context, plan, flavor) if flavor.needs_lower else []
+    bytecode = context.config.python.bytecode if flavor.compiles_python else "pyc"
     key = cache_key(
         kind="flavor", flavor=flavor.name, release=context.config.release, arch=plan.arch,
         mtime=context.epoch,
@@ -61,6 +62,7 @@ def flavor_layer(context: BuildContext, plan: PackagePlan, flavor: Flavor) -> La
                                                             if p.name in data),
         certificates=[_file_digest(c) for c in certificates],
         lower=sorted(p.sha256 for p in lower),
+        **({"bytecode": bytecode} if flavor.compiles_python else {}),
     )
     return context.store.build(
         key,
@@ -68,7 +70,7 @@ def flavor_layer(context: BuildContext, plan: PackagePlan, flavor: Flavor) -> La
             flavor, release=context.config.release,
             installed=[context.debs[p.sha256] for p in own], data=data,
             extra_certificates=certificates, arch=plan.arch,
-            lower=[context.debs[p.sha256] for p in lower],
+            lower=[context.debs[p.sha256] for p in lower], bytecode=bytecode,
         ).tree,
         mtime=context.epoch,
     )

@@ -38,6 +38,7 @@ RemoteBase = Annotated[
     str, Field(pattern=r"^(oci|oci-archive|docker-archive|docker-daemon|docker):.+")]
 """An image distill did not build, as ``oci:PATH[:TAG]``, ``docker://HOST/REPO:TAG``, ..."""
 Variant = Literal["latest", "nonroot", "debug", "debug-nonroot"]
+Bytecode = Literal["both", "pyc", "sources"]
 
 RELEASES: tuple[str, ...] = ("bookworm", "trixie")
 ARCHS: tuple[str, ...] = ("amd64", "arm64")
@@ -245,6 +246,15 @@ class App(_Model):
         return check_image_path(value)
 
 
+class Python(_Model):
+    """Python settings of the python3 flavor and Python apps."""
+
+    bytecode: Bytecode = "pyc"
+    """The standard library's compiled modules: ``pyc`` (sourceless, the default: as
+    small as the sources, tracebacks lose stdlib lines), ``both`` (pycs beside the
+    sources, about 10 MB more) or ``sources`` (no pycs: every start compiles)."""
+
+
 class Config(_Model):
     """The whole distill.yaml."""
 
@@ -272,6 +282,7 @@ class Config(_Model):
     annotations: dict[str, str] = Field(default_factory=dict)
     stop_signal: str | None = None
     healthcheck: Healthcheck | None = None
+    python: Python = Field(default_factory=Python)
 
     @model_validator(mode="before")
     @classmethod

@@ -13,6 +13,7 @@ from distill.progress import SILENT, Progress
 from distill.rootfs.certificates import read_pem_files
 from distill.rootfs.merged_usr import add_merged_usr_links
 from distill.rootfs.packages import InstalledPackage, install_deb
+from distill.rootfs.python_bytecode import Bytecode
 from distill.rootfs.tree import FileTree
 
 
@@ -33,6 +34,7 @@ def build_flavor_layer(
     extra_certificates: Sequence[Path] = (),
     arch: str = "amd64",
     lower: Sequence[Path] = (),
+    bytecode: Bytecode = "pyc",
     progress: Progress = SILENT,
 ) -> FlavorLayer:
     """Install the ``installed`` .debs (the flavor's resolved packages, without its
@@ -42,6 +44,7 @@ def build_flavor_layer(
     installed in package-name order, so the result does not depend on the
     order of ``installed``. ``lower`` are the parent layers' .debs; they are
     unpacked (not into the layer) only for flavors whose generator reads them.
+    ``bytecode`` is what a flavor that ``compiles_python`` does with its sources.
     """
     missing = [name for name in flavor.data_packages if name not in data]
     if missing:
@@ -62,6 +65,7 @@ def build_flavor_layer(
         extra_certificates=read_pem_files(extra_certificates),
         arch=arch,
         lower=lower_tree(lower) if flavor.needs_lower else None,
+        bytecode=bytecode,
     )
     flavor.generate(tree, context)
     return FlavorLayer(tree=tree, packages=tuple(packages))

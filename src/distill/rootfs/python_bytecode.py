@@ -1,0 +1,199 @@
+"""Reproducible bytecode compiled by the image's own Python interpreter.
+
+A pyc is valid for one Python minor version, and its bytes (marshal's output)
+may differ between patch releases, so the pycs of an image are compiled by the
+interpreter the image carries: its files are written to a scratch folder and
+``usr/bin/python3.X`` runs through the image's dynamic loader with the image's
+libraries (through ``qemu-<cpu>-static`` for another architecture). The same
+.debs then give the same pycs on any machine.
+
+Each pyc is an unchecked-hash pyc (PEP 552, flags 0b01): it carries the
+source's hash but Python never checks it or the time stamp, and never writes
+one back. Compilation runs in one fresh, isolated process (``-I -S``), since
+marshal's output depends on the compiling process's state; the sources go in
+and the pycs come out through pipes, named by their image path so tracebacks
+show it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import posixpath
+import shutil
+import struct
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from distill.errors import DistillError
+from distill.rootfs.tree import Entry, FileTree, Kind
+
+Bytecode = Literal["both", "pyc", "sources"]
+"""``both``: pycs in ``__pycache__`` beside the sources; ``pyc``: sourceless
+(``X.pyc`` in place of ``X.py``); ``sources``: no pycs at all."""
+
+DRIVER = r"""
+import importlib.util, marshal, struct, sys
+data = sys.stdin.buffer.read()
+out = sys.stdout.buffer
+offset = 0
+while offset < len(data):
+    n_name, n_src = struct.unpack_from("<II", data, offset)
+    offset += 8
+    name = data[offset:offset + n_name].decode(); offset += n_name
+    source = data[offset:offset + n_src]; offset += n_src
+    try:
+        code = compile(source, name, "exec", dont_inherit=True)
+        pyc = (importlib.util.MAGIC_NUMBER + struct.pack("<I", 0b01)
+               + importlib.util.source_hash(source) + marshal.dumps(code))
+    except (SyntaxError, ValueError):
+        pyc = b""
+    out.write(struct.pack("<I", len(pyc)) + pyc)
+"""
+
+_LOADERS = {"amd64": "/lib64/ld-linux-x86-64.so.2", "arm64": "/lib/ld-linux-aarch64.so.1"}
+_TRIPLETS = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
+_QEMU = {"amd64": "qemu-x86_64-static", "arm64": "qemu-aarch64-static"}
+_HOST_ARCHS = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageInterpreter:
+    """An image's ``python3.X`` written out and ready to run on this host."""
+
+    command: tuple[str, ...]
+    """The words that start it, before its own options."""
+    python: str
+    """Its version, ``3.11``."""
+
+
+def compile_command(command: Sequence[str], sources: Sequence[Entry]) -> list[bytes]:
+    """The unchecked-hash pyc of each source (``b""`` for one that does not compile),
+    compiled by the interpreter ``command`` in one isolated process."""
+    payload = b"".join(
+        struct.pack("<II", len(e.path.encode()), len(e.data)) + e.path.encode() + e.data
+        for e in sources)
+    try:
+        result = subprocess.run([*command, "-I", "-S", "-c", DRIVER], input=payload,
+                                capture_output=True, timeout=3600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DistillError(f"cannot compile bytecode with {command[-1]}: {exc}") from exc
+    if result.returncode != 0:
+        last = result.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        raise DistillError(f"compiling bytecode with {command[-1]} failed: "
+                           f"{last[0] if last else 'exit ' + str(result.returncode)}")
+    return _split(result.stdout, len(sources))
+
+
+def _split(data: bytes, count: int) -> list[bytes]:
+    pycs, offset = [], 0
+    for _ in range(count):
+        (size,) = struct.unpack_from("<I", data, offset)
+        offset += 4
+        pycs.append(data[offset:offset + size])
+        offset += size
+    if offset != len(data):
+        raise DistillError("the bytecode compiler's output was cut short or too long")
+    return pycs
+
+
+def python_sources(tree: FileTree, *, under: str = "/") -> list[Entry]:
+    """The ``.py`` files of ``tree`` below ``under``."""
+    prefix = under.rstrip("/") + "/"
+    return [e for e in tree if e.kind is Kind.FILE and e.path.endswith(".py")
+            and (under == "/" or e.path.startswith(prefix))]
+
+
+def add_pycs(tree: FileTree, sources: Sequence[Entry], pycs: Sequence[bytes], *,
+             python: str, bytecode: Bytecode) -> int:
+    """Put each non-empty pyc in ``tree``: in ``__pycache__`` (``both``), or in place of
+    its source (``pyc``). Returns how many were added."""
+    tag = "cpython-" + python.replace(".", "")
+    count = 0
+    for entry, pyc in zip(sources, pycs, strict=True):
+        if not pyc:
+            continue
+        folder, name = posixpath.split(entry.path)
+        if bytecode == "pyc":
+            tree.remove(entry.path)
+            tree.add_file(f"{entry.path}c", pyc, mode=0o644, uid=entry.uid, gid=entry.gid)
+        else:
+            tree.add_file(f"{folder}/__pycache__/{name[:-3]}.{tag}.pyc", pyc,
+                          uid=entry.uid, gid=entry.gid)
+        count += 1
+    return count
+
+
+def compile_tree(tree: FileTree, *, interpreter: ImageInterpreter, bytecode: Bytecode,
+                 under: str = "/") -> int:
+    """Compile every ``.py`` of ``tree`` below ``under`` as ``bytecode`` says; the count."""
+    if bytecode == "sources":
+        return 0
+    sources = python_sources(tree, under=under)
+    if not sources:
+        return 0
+    pycs = compile_command(interpreter.command, sources)
+    return add_pycs(tree, sources, pycs, python=interpreter.python, bytecode=bytecode)
+
+
+@contextmanager
+def image_interpreter(tree: FileTree, *, python: str, arch: str) -> Iterator[ImageInterpreter]:
+    """The ``python3.X`` of ``tree`` (the merged layers that hold it and its
+    libraries), runnable while the context is open."""
+    runner = _runner(arch)
+    loader = _LOADERS[arch]
+    binary = f"/usr/bin/python{python}"
+    for needed in (loader, binary, f"/usr/lib/python{python}/os.py"):
+        if tree.resolve(needed) is None:
+            raise DistillError(f"cannot compile Python bytecode: the image has no {needed}")
+    with tempfile.TemporaryDirectory(prefix="distill-python-") as scratch:
+        root = Path(scratch)
+        write_tree(tree, root)
+        libraries = ":".join(str(root / d / _TRIPLETS[arch]) for d in ("usr/lib", "lib"))
+        yield ImageInterpreter(
+            command=(*runner, str(root) + loader, "--library-path", libraries,
+                     str(root) + binary),
+            python=python)
+
+
+def _runner(arch: str) -> tuple[str, ...]:
+    if arch not in _LOADERS:
+        raise DistillError(f"cannot compile Python bytecode for architecture {arch}")
+    if _HOST_ARCHS.get(platform.machine().lower()) == arch:
+        return ()
+    qemu = shutil.which(_QEMU[arch])
+    if qemu is None:
+        raise DistillError(
+            f"compiling the {arch} image's Python bytecode on this {platform.machine()} host "
+            f"needs {_QEMU[arch]} (Debian package qemu-user-static), or python: "
+            "{bytecode: sources} for an image without pycs")
+    return (qemu,)
+
+
+def write_tree(tree: FileTree, root: Path) -> None:
+    """Write ``tree``'s folders, files and links below ``root``, absolute link
+    targets made relative so nothing points out of ``root``."""
+    links = []
+    for entry in tree:
+        path = root / entry.path.lstrip("/")
+        if entry.kind is Kind.DIR:
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if entry.kind is Kind.FILE:
+            path.write_bytes(entry.data)
+            path.chmod(0o755 if entry.mode & 0o111 else 0o644)
+        elif entry.kind is Kind.SYMLINK:
+            target = entry.target
+            if target.startswith("/"):
+                target = os.path.relpath(root / target.lstrip("/"), path.parent)
+            path.symlink_to(target)
+        elif entry.kind is Kind.HARDLINK:
+            links.append(entry)
+    for entry in links:  # after the files they link to
+        os.link(root / entry.target.lstrip("/"), root / entry.path.lstrip("/"))
