@@ -99,11 +99,13 @@ def extra_layer(context: BuildContext, plan: PackagePlan) -> Layer:
     return context.store.build(key, make_tree, mtime=context.epoch)
 
 
-def packager_layers(context: BuildContext, arch: str) -> Sequence[AppLayer]:
-    """The layers of the packager steps (app, health probe) for ``arch``."""
-    layer_context = LayerContext(arch=arch, release=context.config.release, store=context.store,
-                                 epoch=context.epoch, cache=cache_root(),
-                                 progress=context.progress)
+def packager_layers(context: BuildContext, plan: PackagePlan) -> Sequence[AppLayer]:
+    """The layers of the packager steps (app, health probe) for ``plan.arch``."""
+    base = {p.sha256: context.debs[p.sha256] for flavor in context.chain
+            for p in plan.group(flavor.name)}
+    layer_context = LayerContext(arch=plan.arch, release=context.config.release,
+                                 store=context.store, epoch=context.epoch, cache=cache_root(),
+                                 progress=context.progress, base_debs=base)
     return packagers.app_layers(context.config, context=layer_context)
 
 

@@ -251,7 +251,7 @@ def _app_addenda(context: BuildContext, plan: PackagePlan) -> Iterator[Addendum]
     if plan.group(EXTRA_GROUP):
         yield Addendum(extra_layer(context, plan), HistoryEntry(
             _describe_packages("distill packages", plan.group(EXTRA_GROUP))))
-    for app_layer in packager_layers(context, plan.arch):
+    for app_layer in packager_layers(context, plan):
         yield Addendum(app_layer.layer, HistoryEntry(app_layer.created_by))
 
 

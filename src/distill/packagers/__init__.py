@@ -11,8 +11,8 @@ user's ``files:``. Steps are chosen from the configuration by :func:`steps_for`.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -46,6 +46,8 @@ class LayerContext:
     """SOURCE_DATE_EPOCH: the mtime of every entry."""
     cache: Path
     progress: Progress = SILENT
+    base_debs: Mapping[str, Path] = field(default_factory=dict)
+    """SHA-256 -> .deb of the base flavor's packages (e.g. the Python that compiles pycs)."""
 
 
 @dataclass(frozen=True)
