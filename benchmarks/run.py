@@ -31,6 +31,7 @@ import foundation
 import go_app
 import outdated
 import python_app
+import python_startup
 import rebase
 import registry
 import report
@@ -54,7 +55,8 @@ MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: regist
                                flavors.NAME: flavors, debug_session.NAME: debug_session,
                                rebase.NAME: rebase, container.NAME: container,
                                outdated.NAME: outdated,
-                               supply.NAME: supply, go_app.NAME: go_app}
+                               supply.NAME: supply, go_app.NAME: go_app,
+                               python_startup.NAME: python_startup}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 
