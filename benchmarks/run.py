@@ -26,6 +26,7 @@ import binary_size
 import container
 import debug_session
 import engine
+import engine_load
 import flavors
 import foundation
 import go_app
@@ -56,7 +57,8 @@ MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: regist
                                rebase.NAME: rebase, container.NAME: container,
                                outdated.NAME: outdated,
                                supply.NAME: supply, go_app.NAME: go_app,
-                               python_startup.NAME: python_startup}
+                               python_startup.NAME: python_startup,
+                               engine_load.NAME: engine_load}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 
