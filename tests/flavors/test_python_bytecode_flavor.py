@@ -76,7 +76,8 @@ def loaded(docker_cli: DockerCLI) -> Iterator[Callable[[Image, str], str]]:
 def _python_layer_files(image: Image) -> dict[str, bytes]:
     with tarfile.open(image.layers[-1].path, "r:gz") as tar:
         return {m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
-                for m in tar.getmembers() if m.isfile() and m.name.endswith((".py", ".pyc"))}
+                for m in tar.getmembers()
+                if m.isfile() and m.name.endswith((".py", ".pyc", ".md5sums"))}
 
 
 @pytest.mark.docker
@@ -91,6 +92,8 @@ def test_the_default_sourceless_stdlib_imports_without_compiling(
     assert out[1].endswith("/json/__init__.pyc")
     files = _python_layer_files(image)
     assert not any(path.endswith("/json/__init__.py") for path in files)
+    stdlib = next(data for path, data in files.items() if path.endswith("-stdlib.md5sums"))
+    assert b"/json/__init__.py" not in stdlib and b"lib-dynload/" in stdlib
     failing = docker_cli("run", "--rm", "--network=none", name, "-c",
                          "import json, asyncio; json.loads('{')", check=False)
     assert failing.returncode == 1 and "JSONDecodeError" in failing.stderr

@@ -17,6 +17,7 @@ from distill.rootfs.python_bytecode import (
     add_pycs,
     compile_command,
     compile_tree,
+    forget_md5sums,
     image_interpreter,
     python_sources,
     write_tree,
@@ -126,3 +127,13 @@ def test_compile_tree_with_sources_leaves_the_tree_alone() -> None:
     interpreter = ImageInterpreter(command=("/nonexistent",), python=HOST)
     assert compile_tree(tree, interpreter=interpreter, bytecode="sources") == 0
     assert tree.digest() == before
+
+
+def test_sources_replaced_by_pycs_leave_the_md5sums() -> None:
+    tree = FileTree()
+    tree.add_file("/var/lib/dpkg/status.d/libpython3.11-stdlib.md5sums",
+                  b"aa  usr/lib/python3.11/json/__init__.py\nbb  usr/lib/python3.11/json/x.so\n")
+    tree.add_file("/var/lib/dpkg/status.d/libpython3.11-stdlib", b"Package: x\n")
+    forget_md5sums(tree, {"/usr/lib/python3.11/json/__init__.py"})
+    md5sums = tree.get("/var/lib/dpkg/status.d/libpython3.11-stdlib.md5sums")
+    assert md5sums is not None and md5sums.data == b"bb  usr/lib/python3.11/json/x.so\n"

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from distill.errors import DistillError
+from distill.rootfs.packages import STATUS_DIR
 from distill.rootfs.tree import Entry, FileTree, Kind
 
 Bytecode = Literal["both", "pyc", "sources"]
@@ -131,14 +132,34 @@ def add_pycs(tree: FileTree, sources: Sequence[Entry], pycs: Sequence[bytes], *,
 
 def compile_tree(tree: FileTree, *, interpreter: ImageInterpreter, bytecode: Bytecode,
                  under: str = "/") -> int:
-    """Compile every ``.py`` of ``tree`` below ``under`` as ``bytecode`` says; the count."""
+    """Compile every ``.py`` of ``tree`` below ``under`` as ``bytecode`` says; the count.
+
+    Sources replaced by their pycs leave the packages' md5sums too, so scanners
+    do not look for files the image lacks."""
     if bytecode == "sources":
         return 0
     sources = python_sources(tree, under=under)
     if not sources:
         return 0
     pycs = compile_command(interpreter.command, sources)
-    return add_pycs(tree, sources, pycs, python=interpreter.python, bytecode=bytecode)
+    count = add_pycs(tree, sources, pycs, python=interpreter.python, bytecode=bytecode)
+    forget_md5sums(tree, {e.path for e in sources if e.path not in tree})
+    return count
+
+
+def forget_md5sums(tree: FileTree, removed: set[str]) -> None:
+    """Drop the lines of ``removed`` files from every ``status.d/*.md5sums`` in ``tree``."""
+    if not removed:
+        return
+    for entry in tree:
+        if not (entry.kind is Kind.FILE and entry.path.startswith(STATUS_DIR + "/")
+                and entry.path.endswith(".md5sums")):
+            continue
+        lines = entry.data.decode().splitlines(keepends=True)
+        kept = [line for line in lines if "/" + line.partition("  ")[2].rstrip("\n")
+                not in removed]
+        if len(kept) != len(lines):
+            tree.add_file(entry.path, "".join(kept).encode(), mode=entry.mode)
 
 
 @contextmanager
