@@ -10,7 +10,8 @@ none``), interleaved with the same script under the host's ``python3 -I``, which
 has Debian's compiled bytecode (the peer), and under the image's own
 interpreter ``chroot``-ed into the image's files unpacked on the host's file
 system (the same Python without a container: for trixie, whose Python 3.13 the
-host does not have). Medians of ``--repeat`` runs, at least 7. Sizes are the
+host does not have). Medians of ``--repeat`` runs, at least 15 (the machine is
+shared). Sizes are the
 image's layers (tars: uncompressed; blobs: gzip).
 """
 
@@ -83,7 +84,7 @@ def measure(ctx: Context) -> Section:
         raise BenchError("python-startup needs root (it chroots into the image's files)")
     if not engine.answers():
         raise BenchError("no Docker engine answers")
-    repeat = max(ctx.repeat, 7)
+    repeat = max(ctx.repeat, 15)
     figures = [_one(ctx, release=release, mode=mode, repeat=repeat)
                for release in RELEASES for mode in MODES]
     host = run([_host_python(), "-c", "import sys; print(sys.version.split()[0])"]).strip()

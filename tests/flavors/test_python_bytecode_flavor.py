@@ -92,6 +92,10 @@ def test_the_default_sourceless_stdlib_imports_without_compiling(
     assert out[1].endswith("/json/__init__.pyc")
     files = _python_layer_files(image)
     assert not any(path.endswith("/json/__init__.py") for path in files)
+    # Debian's sitecustomize.py is a conffile in /etc: kept, compiled through its link.
+    assert any(path.startswith("etc/python3.") and path.endswith("/sitecustomize.py")
+               for path in files)
+    assert any("/__pycache__/sitecustomize.cpython-3" in path for path in files)
     stdlib = next(data for path, data in files.items() if path.endswith("-stdlib.md5sums"))
     assert b"/json/__init__.py" not in stdlib and b"lib-dynload/" in stdlib
     failing = docker_cli("run", "--rm", "--network=none", name, "-c",

@@ -137,3 +137,17 @@ def test_sources_replaced_by_pycs_leave_the_md5sums() -> None:
     forget_md5sums(tree, {"/usr/lib/python3.11/json/__init__.py"})
     md5sums = tree.get("/var/lib/dpkg/status.d/libpython3.11-stdlib.md5sums")
     assert md5sums is not None and md5sums.data == b"bb  usr/lib/python3.11/json/x.so\n"
+
+
+def test_a_link_to_a_source_keeps_its_link_and_gets_a_pyc_beside_it() -> None:
+    tree = FileTree()
+    tree.add_file("/etc/python/sitecustomize.py", SOURCE)
+    tree.add_symlink("/usr/lib/python/sitecustomize.py", "/etc/python/sitecustomize.py")
+    sources = python_sources(tree, under="/usr/lib")
+    assert [(s.path, s.data) for s in sources] == [("/usr/lib/python/sitecustomize.py", SOURCE)]
+    add_pycs(tree, sources, compile_command((sys.executable,), sources),
+             python=HOST, bytecode="pyc")
+    link = tree.get("/usr/lib/python/sitecustomize.py")
+    assert link is not None and link.kind is Kind.SYMLINK
+    assert f"/usr/lib/python/__pycache__/sitecustomize.{TAG}.pyc" in tree
+    assert "/etc/python/sitecustomize.py" in tree

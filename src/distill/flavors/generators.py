@@ -50,7 +50,8 @@ def add_python_bytecode(tree: FileTree, context: GenerateContext, *, python: str
     merged.update(context.lower)
     merged.update(tree)
     with image_interpreter(merged, python=python, arch=context.arch) as interpreter:
-        compile_tree(tree, interpreter=interpreter, bytecode=context.bytecode)
+        # /usr/lib only: /etc's sitecustomize.py is a conffile (compiled through its link)
+        compile_tree(tree, interpreter=interpreter, bytecode=context.bytecode, under="/usr/lib")
 
 
 def add_layer_ld_cache(tree: FileTree, context: GenerateContext) -> None:

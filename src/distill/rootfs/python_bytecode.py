@@ -104,23 +104,34 @@ def _split(data: bytes, count: int) -> list[bytes]:
 
 
 def python_sources(tree: FileTree, *, under: str = "/") -> list[Entry]:
-    """The ``.py`` files of ``tree`` below ``under``."""
+    """The ``.py`` files of ``tree`` below ``under``; a link to one (Debian's
+    ``sitecustomize.py`` links to a conffile in /etc) comes with its target's contents."""
     prefix = under.rstrip("/") + "/"
-    return [e for e in tree if e.kind is Kind.FILE and e.path.endswith(".py")
-            and (under == "/" or e.path.startswith(prefix))]
+    sources = []
+    for entry in tree:
+        if not entry.path.endswith(".py") or not (under == "/" or entry.path.startswith(prefix)):
+            continue
+        if entry.kind is Kind.FILE:
+            sources.append(entry)
+        elif entry.kind is Kind.SYMLINK:
+            target = tree.resolve(entry.path)
+            found = tree.get(target) if target else None
+            if found is not None and found.kind is Kind.FILE:
+                sources.append(Entry(entry.path, Kind.SYMLINK, 0o644, data=found.data))
+    return sources
 
 
 def add_pycs(tree: FileTree, sources: Sequence[Entry], pycs: Sequence[bytes], *,
              python: str, bytecode: Bytecode) -> int:
-    """Put each non-empty pyc in ``tree``: in ``__pycache__`` (``both``), or in place of
-    its source (``pyc``). Returns how many were added."""
+    """Put each non-empty pyc in ``tree``: in ``__pycache__`` (``both``, and links), or
+    in place of its source (``pyc``). Returns how many were added."""
     tag = "cpython-" + python.replace(".", "")
     count = 0
     for entry, pyc in zip(sources, pycs, strict=True):
         if not pyc:
             continue
         folder, name = posixpath.split(entry.path)
-        if bytecode == "pyc":
+        if bytecode == "pyc" and entry.kind is Kind.FILE:
             tree.remove(entry.path)
             tree.add_file(f"{entry.path}c", pyc, mode=0o644, uid=entry.uid, gid=entry.gid)
         else:
