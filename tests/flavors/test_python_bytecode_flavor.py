@@ -98,6 +98,10 @@ def test_the_default_sourceless_stdlib_imports_without_compiling(
     assert any("/__pycache__/sitecustomize.cpython-3" in path for path in files)
     stdlib = next(data for path, data in files.items() if path.endswith("-stdlib.md5sums"))
     assert b"/json/__init__.py" not in stdlib and b"lib-dynload/" in stdlib
+    # sysconfig imports _sysconfigdata_ through a link, now one between two pycs.
+    multiarch = docker_cli("run", "--rm", "--network=none", name, "-c",
+                           "import sysconfig; print(sysconfig.get_config_var('MULTIARCH'))")
+    assert multiarch.stdout == "x86_64-linux-gnu\n"
     failing = docker_cli("run", "--rm", "--network=none", name, "-c",
                          "import json, asyncio; json.loads('{')", check=False)
     assert failing.returncode == 1 and "JSONDecodeError" in failing.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import marshal
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -151,3 +152,22 @@ def test_a_link_to_a_source_keeps_its_link_and_gets_a_pyc_beside_it() -> None:
     assert link is not None and link.kind is Kind.SYMLINK
     assert f"/usr/lib/python/__pycache__/sitecustomize.{TAG}.pyc" in tree
     assert "/etc/python/sitecustomize.py" in tree
+
+
+def test_a_link_to_a_source_made_sourceless_links_to_its_pyc(tmp_path: Path) -> None:
+    tree = FileTree()
+    tree.add_file("/usr/lib/python/_data_x86.py", SOURCE)
+    tree.add_symlink("/usr/lib/python/_data_linux_x86.py", "_data_x86.py")
+    sources = python_sources(tree)
+    add_pycs(tree, sources, compile_command((sys.executable,), sources),
+             python=HOST, bytecode="pyc")
+    link = tree.get("/usr/lib/python/_data_linux_x86.pyc")
+    assert link is not None and link.kind is Kind.SYMLINK and link.target == "_data_x86.pyc"
+    assert {e.path for e in tree if e.kind is not Kind.DIR} == {
+        "/usr/lib/python/_data_x86.pyc", "/usr/lib/python/_data_linux_x86.pyc"}
+    write_tree(tree, tmp_path)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import _data_linux_x86 as m;"
+            "print(m.VALUE)")
+    done = subprocess.run([sys.executable, "-I", "-c", code, str(tmp_path / "usr/lib/python")],
+                          capture_output=True, text=True, check=False)
+    assert done.stdout == "v1\n", done.stderr

@@ -117,7 +117,8 @@ def python_sources(tree: FileTree, *, under: str = "/") -> list[Entry]:
             target = tree.resolve(entry.path)
             found = tree.get(target) if target else None
             if found is not None and found.kind is Kind.FILE:
-                sources.append(Entry(entry.path, Kind.SYMLINK, 0o644, data=found.data))
+                sources.append(Entry(entry.path, Kind.SYMLINK, 0o644, data=found.data,
+                                     target=found.path))
     return sources
 
 
@@ -126,19 +127,32 @@ def add_pycs(tree: FileTree, sources: Sequence[Entry], pycs: Sequence[bytes], *,
     """Put each non-empty pyc in ``tree``: in ``__pycache__`` (``both``, and links), or
     in place of its source (``pyc``). Returns how many were added."""
     tag = "cpython-" + python.replace(".", "")
+    sourceless = {e.path for e, pyc in zip(sources, pycs, strict=True)
+                  if pyc and e.kind is Kind.FILE} if bytecode == "pyc" else set()
     count = 0
     for entry, pyc in zip(sources, pycs, strict=True):
         if not pyc:
             continue
         folder, name = posixpath.split(entry.path)
-        if bytecode == "pyc" and entry.kind is Kind.FILE:
+        if entry.path in sourceless:
             tree.remove(entry.path)
             tree.add_file(f"{entry.path}c", pyc, mode=0o644, uid=entry.uid, gid=entry.gid)
+        elif entry.target in sourceless:
+            _relink_sourceless(tree, entry.path)
         else:
             tree.add_file(f"{folder}/__pycache__/{name[:-3]}.{tag}.pyc", pyc,
                           uid=entry.uid, gid=entry.gid)
         count += 1
     return count
+
+
+def _relink_sourceless(tree: FileTree, path: str) -> None:
+    """``A.py -> B.py`` whose target became ``B.pyc``: now ``A.pyc -> B.pyc``."""
+    link = tree.get(path)
+    if link is None or not link.target.endswith(".py"):
+        return
+    tree.remove(path)
+    tree.add_symlink(f"{path}c", f"{link.target}c", uid=link.uid, gid=link.gid)
 
 
 def compile_tree(tree: FileTree, *, interpreter: ImageInterpreter, bytecode: Bytecode,
