@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from distill.packagers.python_bytecode import Runtime, add_app_bytecode
-from distill.rootfs.python_bytecode import write_tree
+from distill.rootfs.python_runtime import write_tree
 from distill.rootfs.tree import FileTree, Kind
 from support.debs import apt_download
 
@@ -32,7 +32,8 @@ SOURCE = b"VALUE = 'from source v1'\ndef boom():\n    raise RuntimeError('boom')
 def runtime(host_mirror: str, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     debs = apt_download(RUNTIME_PACKAGES, tmp_path_factory.mktemp("python-runtime"))
     by_sha = {hashlib.sha256(path.read_bytes()).hexdigest(): path for path in debs.values()}
-    return Runtime(python=PYTHON, arch="amd64", debs=by_sha)
+    return Runtime(python=PYTHON, arch="amd64", debs=by_sha,
+                   cache=tmp_path_factory.mktemp("distill-cache"))
 
 
 def _tree() -> FileTree:
@@ -76,7 +77,8 @@ def test_the_pyc_is_the_one_loaded_under_the_image_path(runtime: Runtime, tmp_pa
 
 
 def test_sources_leaves_the_layer_without_pycs_and_keys_no_compiler(runtime: Runtime) -> None:
-    sources = Runtime(python=PYTHON, arch="amd64", debs=runtime.debs, bytecode="sources")
+    sources = Runtime(python=PYTHON, arch="amd64", debs=runtime.debs, bytecode="sources",
+                      cache=runtime.cache)
     tree = _tree()
     before = tree.digest()
     assert add_app_bytecode(tree, runtime=sources, under="/app") == 0
@@ -88,3 +90,15 @@ def test_sources_leaves_the_layer_without_pycs_and_keys_no_compiler(runtime: Run
 def test_nothing_below_the_folder_is_no_work(runtime: Runtime) -> None:
     tree = _tree()
     assert add_app_bytecode(tree, runtime=runtime, under="/nothing-here") == 0
+
+
+def test_the_runtime_is_unpacked_once_into_the_cache(runtime: Runtime) -> None:
+    add_app_bytecode(_tree(), runtime=runtime, under="/app")
+    folders = list((runtime.cache / "python-runtimes").iterdir())
+    assert len(folders) == 1 and (folders[0] / "usr/bin/python3.11").is_file()
+    assert not (folders[0] / "usr/share").exists()  # only what running it needs
+    marker = folders[0] / "usr/lib/python3.11/os.py"
+    before = marker.stat().st_ino
+    add_app_bytecode(_tree(), runtime=runtime, under="/app")
+    assert list((runtime.cache / "python-runtimes").iterdir()) == folders
+    assert marker.stat().st_ino == before

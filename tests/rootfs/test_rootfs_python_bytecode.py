@@ -14,15 +14,13 @@ import pytest
 
 from distill.errors import DistillError
 from distill.rootfs.python_bytecode import (
-    ImageInterpreter,
     add_pycs,
     compile_command,
     compile_tree,
     forget_md5sums,
-    image_interpreter,
     python_sources,
-    write_tree,
 )
+from distill.rootfs.python_runtime import ImageInterpreter, image_interpreter, write_tree
 from distill.rootfs.tree import FileTree, Kind
 
 HOST = f"{sys.version_info.major}.{sys.version_info.minor}"

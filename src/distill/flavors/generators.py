@@ -10,7 +10,8 @@ from distill.rootfs.busybox import BUSYBOX_PACKAGE, add_busybox
 from distill.rootfs.certificates import ca_bundle
 from distill.rootfs.java_keystore import java_cacerts
 from distill.rootfs.ldcache import add_ld_so_cache
-from distill.rootfs.python_bytecode import compile_tree, image_interpreter
+from distill.rootfs.python_bytecode import compile_tree
+from distill.rootfs.python_runtime import image_interpreter
 from distill.rootfs.tree import FileTree, Kind
 
 JAVA_CACERTS_PATH = "/etc/ssl/certs/java/cacerts"

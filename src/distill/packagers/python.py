@@ -58,7 +58,7 @@ class PythonStep:
                                                 release=context.release), cache=context.cache)
         task.finish()
         runtime = Runtime(python=python, arch=context.arch, debs=context.base_debs,
-                          bytecode=config.python.bytecode)
+                          bytecode=config.python.bytecode, cache=context.cache)
         layers = []
         if wheels:
             layers.append(_dependency_layer(wheels, runtime, context))

@@ -1,7 +1,8 @@
 """Bytecode of a Python app's layers, compiled by the image's own interpreter.
 
-The python3 flavor's .debs (the runtime) are unpacked into a scratch tree and
-its ``python3.X`` compiles the layer's ``.py`` files (see
+The python3 flavor's .debs (the runtime) are unpacked once into the cache
+(``python-runtimes/``, the interpreter, its libraries and stdlib) and its
+``python3.X`` compiles the layer's ``.py`` files (see
 :mod:`distill.rootfs.python_bytecode`): unchecked-hash pycs in ``__pycache__``
 beside the sources, so the app's own tracebacks keep their lines. The same
 .debs give the same pycs on any machine, whatever Python the host has.
@@ -14,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from distill.flavors.flavor_tree import lower_tree
-from distill.rootfs.python_bytecode import Bytecode, compile_tree, image_interpreter
+from distill.layers.fingerprint import cache_key
+from distill.rootfs.python_bytecode import Bytecode, compile_tree
+from distill.rootfs.python_runtime import interpreter_in, runtime_folder
 from distill.rootfs.tree import FileTree
 
 
@@ -24,6 +27,8 @@ class Runtime:
 
     python: str
     arch: str
+    cache: Path
+    """distill's cache root, where the unpacked runtime is kept."""
     debs: Mapping[str, Path] = field(default_factory=dict)
     """SHA-256 -> .deb of every package below the app (the flavor chain's)."""
     bytecode: Bytecode = "pyc"
@@ -48,6 +53,8 @@ def add_app_bytecode(tree: FileTree, *, runtime: Runtime, under: str) -> int:
     """Add pycs beside every ``.py`` below ``under``; how many (0 when not compiling)."""
     if not runtime.compiles:
         return 0
-    image = lower_tree(sorted(runtime.debs.values()))
-    with image_interpreter(image, python=runtime.python, arch=runtime.arch) as interpreter:
-        return compile_tree(tree, interpreter=interpreter, bytecode="both", under=under)
+    folder = runtime.cache / "python-runtimes" / cache_key(debs=sorted(runtime.debs),
+                                                           arch=runtime.arch)
+    root = runtime_folder(folder, lambda: lower_tree(sorted(runtime.debs.values())))
+    interpreter = interpreter_in(root, python=runtime.python, arch=runtime.arch)
+    return compile_tree(tree, interpreter=interpreter, bytecode="both", under=under)

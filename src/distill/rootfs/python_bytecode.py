@@ -2,9 +2,7 @@
 
 A pyc is valid for one Python minor version, and its bytes (marshal's output)
 may differ between patch releases, so the pycs of an image are compiled by the
-interpreter the image carries: its files are written to a scratch folder and
-``usr/bin/python3.X`` runs through the image's dynamic loader with the image's
-libraries (through ``qemu-<cpu>-static`` for another architecture). The same
+interpreter the image carries (:mod:`distill.rootfs.python_runtime`). The same
 .debs then give the same pycs on any machine.
 
 Each pyc is an unchecked-hash pyc (PEP 552, flags 0b01): it carries the
@@ -17,21 +15,15 @@ show it.
 
 from __future__ import annotations
 
-import os
-import platform
 import posixpath
-import shutil
 import struct
 import subprocess
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Literal
 
 from distill.errors import DistillError
 from distill.rootfs.packages import STATUS_DIR
+from distill.rootfs.python_runtime import ImageInterpreter
 from distill.rootfs.tree import Entry, FileTree, Kind
 
 Bytecode = Literal["both", "pyc", "sources"]
@@ -56,22 +48,6 @@ while offset < len(data):
         pyc = b""
     out.write(struct.pack("<I", len(pyc)) + pyc)
 """
-
-_LOADERS = {"amd64": "/lib64/ld-linux-x86-64.so.2", "arm64": "/lib/ld-linux-aarch64.so.1"}
-_TRIPLETS = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
-_QEMU = {"amd64": "qemu-x86_64-static", "arm64": "qemu-aarch64-static"}
-_HOST_ARCHS = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImageInterpreter:
-    """An image's ``python3.X`` written out and ready to run on this host."""
-
-    command: tuple[str, ...]
-    """The words that start it, before its own options."""
-    python: str
-    """Its version, ``3.11``."""
-
 
 def compile_command(command: Sequence[str], sources: Sequence[Entry]) -> list[bytes]:
     """The unchecked-hash pyc of each source (``b""`` for one that does not compile),
@@ -185,61 +161,3 @@ def forget_md5sums(tree: FileTree, removed: set[str]) -> None:
                 not in removed]
         if len(kept) != len(lines):
             tree.add_file(entry.path, "".join(kept).encode(), mode=entry.mode)
-
-
-@contextmanager
-def image_interpreter(tree: FileTree, *, python: str, arch: str) -> Iterator[ImageInterpreter]:
-    """The ``python3.X`` of ``tree`` (the merged layers that hold it and its
-    libraries), runnable while the context is open."""
-    runner = _runner(arch)
-    loader = _LOADERS[arch]
-    binary = f"/usr/bin/python{python}"
-    for needed in (loader, binary, f"/usr/lib/python{python}/os.py"):
-        if tree.resolve(needed) is None:
-            raise DistillError(f"cannot compile Python bytecode: the image has no {needed}")
-    with tempfile.TemporaryDirectory(prefix="distill-python-") as scratch:
-        root = Path(scratch)
-        write_tree(tree, root)
-        libraries = ":".join(str(root / d / _TRIPLETS[arch]) for d in ("usr/lib", "lib"))
-        yield ImageInterpreter(
-            command=(*runner, str(root) + loader, "--library-path", libraries,
-                     str(root) + binary),
-            python=python)
-
-
-def _runner(arch: str) -> tuple[str, ...]:
-    if arch not in _LOADERS:
-        raise DistillError(f"cannot compile Python bytecode for architecture {arch}")
-    if _HOST_ARCHS.get(platform.machine().lower()) == arch:
-        return ()
-    qemu = shutil.which(_QEMU[arch])
-    if qemu is None:
-        raise DistillError(
-            f"compiling the {arch} image's Python bytecode on this {platform.machine()} host "
-            f"needs {_QEMU[arch]} (Debian package qemu-user-static), or python: "
-            "{bytecode: sources} for an image without pycs")
-    return (qemu,)
-
-
-def write_tree(tree: FileTree, root: Path) -> None:
-    """Write ``tree``'s folders, files and links below ``root``, absolute link
-    targets made relative so nothing points out of ``root``."""
-    links = []
-    for entry in tree:
-        path = root / entry.path.lstrip("/")
-        if entry.kind is Kind.DIR:
-            path.mkdir(parents=True, exist_ok=True)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if entry.kind is Kind.FILE:
-            path.write_bytes(entry.data)
-            path.chmod(0o755 if entry.mode & 0o111 else 0o644)
-        elif entry.kind is Kind.SYMLINK:
-            target = entry.target
-            if target.startswith("/"):
-                target = os.path.relpath(root / target.lstrip("/"), path.parent)
-            path.symlink_to(target)
-        elif entry.kind is Kind.HARDLINK:
-            links.append(entry)
-    for entry in links:  # after the files they link to
-        os.link(root / entry.target.lstrip("/"), root / entry.path.lstrip("/"))
