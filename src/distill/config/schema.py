@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from distill.config.python_settings import Python
 from distill.config.values import (
     check_image_path,
     no_duplicates,
@@ -38,7 +39,6 @@ RemoteBase = Annotated[
     str, Field(pattern=r"^(oci|oci-archive|docker-archive|docker-daemon|docker):.+")]
 """An image distill did not build, as ``oci:PATH[:TAG]``, ``docker://HOST/REPO:TAG``, ..."""
 Variant = Literal["latest", "nonroot", "debug", "debug-nonroot"]
-Bytecode = Literal["both", "pyc", "sources"]
 
 RELEASES: tuple[str, ...] = ("bookworm", "trixie")
 ARCHS: tuple[str, ...] = ("amd64", "arm64")
@@ -244,15 +244,6 @@ class App(_Model):
     @classmethod
     def _check_dst(cls, value: str) -> str:
         return check_image_path(value)
-
-
-class Python(_Model):
-    """Python settings of the python3 flavor and Python apps."""
-
-    bytecode: Bytecode = "pyc"
-    """The standard library's compiled modules: ``pyc`` (sourceless, the default: as
-    small as the sources, tracebacks lose stdlib lines), ``both`` (pycs beside the
-    sources, about 10 MB more) or ``sources`` (no pycs: every start compiles)."""
 
 
 class Config(_Model):

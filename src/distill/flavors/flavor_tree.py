@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from distill.config.python_settings import Bytecode
 from distill.debian.deb import DebArchive, read_deb
 from distill.errors import ConfigError
 from distill.flavors.model import Flavor, GenerateContext
@@ -13,7 +14,6 @@ from distill.progress import SILENT, Progress
 from distill.rootfs.certificates import read_pem_files
 from distill.rootfs.merged_usr import add_merged_usr_links
 from distill.rootfs.packages import InstalledPackage, install_deb
-from distill.rootfs.python_bytecode import Bytecode
 from distill.rootfs.tree import FileTree
 
 

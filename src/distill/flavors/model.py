@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from distill.config.python_settings import Bytecode
 from distill.debian.deb import DebArchive
 from distill.errors import ConfigError
 from distill.flavors.environment import no_versioned_env
 from distill.rootfs import slim
 from distill.rootfs.certificates import PemFile
-from distill.rootfs.python_bytecode import Bytecode
 from distill.rootfs.tree import FileTree
 
 RELEASES: tuple[str, ...] = ("bookworm", "trixie")

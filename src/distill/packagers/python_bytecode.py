@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from distill.config.python_settings import Bytecode
 from distill.flavors.flavor_tree import lower_tree
 from distill.layers.fingerprint import cache_key
-from distill.rootfs.python_bytecode import Bytecode, compile_tree
+from distill.rootfs.python_bytecode import compile_tree
 from distill.rootfs.python_runtime import interpreter_in, runtime_folder
 from distill.rootfs.tree import FileTree
 

@@ -19,16 +19,12 @@ import posixpath
 import struct
 import subprocess
 from collections.abc import Sequence
-from typing import Literal
 
+from distill.config.python_settings import Bytecode
 from distill.errors import DistillError
 from distill.rootfs.packages import STATUS_DIR
 from distill.rootfs.python_runtime import ImageInterpreter
 from distill.rootfs.tree import Entry, FileTree, Kind
-
-Bytecode = Literal["both", "pyc", "sources"]
-"""``both``: pycs in ``__pycache__`` beside the sources; ``pyc``: sourceless
-(``X.pyc`` in place of ``X.py``); ``sources``: no pycs at all."""
 
 DRIVER = r"""
 import importlib.util, marshal, struct, sys
