@@ -113,7 +113,7 @@ def _one(ctx: Context, *, release: str, mode: str, repeat: int) -> Figures:
         image_runs, host_runs, chroot_runs = [], [], []
         for _ in range(repeat):
             image_runs.append(float(run(["docker", "run", "--rm", "--network", "none", name,
-                                         "-c", SCRIPT]).strip()))
+                                         "-I", "-c", SCRIPT]).strip()))
             host_runs.append(float(run([_host_python(), "-I", "-c", SCRIPT]).strip()))
             chroot_runs.append(float(run(chroot).strip()))
     finally:
@@ -155,7 +155,8 @@ def _section(figures: list[Figures], *, host: str, repeat: int) -> Section:
                  "image / chroot", "vs Google's python3"),
         rows=tuple(rows),
         notes=(f"Imports: {_MODULES}, timed in-process; median of {repeat} runs, the image "
-               "(docker run --network none, user 65532) and the host (python3 -I) interleaved.",
+               "(docker run --network none, user 65532) and the host interleaved, all with "
+               "python3 -I.",
                "sources is what distill made before: no pycs, so every process compiles "
                "what it imports (nonroot cannot write them back).",
                "pyc is sourceless: tracebacks through the standard library lose their "
