@@ -26,12 +26,14 @@ import binary_size
 import container
 import debug_session
 import engine
+import engine_load
 import flavors
 import foundation
 import go_app
 import native_libs
 import outdated
 import python_app
+import python_startup
 import rebase
 import registry
 import report
@@ -57,7 +59,9 @@ MODULES: dict[str, Module] = {foundation.NAME: foundation, registry.NAME: regist
                                rebase.NAME: rebase, container.NAME: container,
                                outdated.NAME: outdated,
                                supply.NAME: supply, go_app.NAME: go_app,
-                               startup.NAME: startup, native_libs.NAME: native_libs}
+                               startup.NAME: startup, native_libs.NAME: native_libs,
+                               python_startup.NAME: python_startup,
+                               engine_load.NAME: engine_load}
 _STARTED_ENGINE = "DISTILL_BENCH_ENGINE_WRAPPED"
 
 

@@ -58,7 +58,7 @@ PINNED: dict[str, tuple[tuple[str, ...], int]] = {
         "python3-lib2to3",
         "python3.11-minimal",
         "readline-common",
-    ), 886),
+    ), 888),  # sourceless stdlib: + __pycache__/ and sitecustomize (a link to /etc) pyc
     'nodejs': ((
         "libbrotli1",
         "libc-ares2",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import subprocess
 import tarfile
@@ -73,6 +74,23 @@ def test_round_trip(tmp_path: Path, image: Image, oracle: Oracle) -> None:
     again = oci_layout.read(tmp_path / "oci", tag="v1")
     oracle(again)
     assert again.digest == back.digest
+
+
+def test_a_gzip_blob_sent_as_is_is_checked_against_its_digest(
+    image: Image, make_layer: LayerFactory
+) -> None:
+    real = make_layer({"x": b"1"})
+    other = make_layer({"y": b"2"})
+    liar = Layer(digest=other.digest, size=real.size, diff_id=real.diff_id,
+                 uncompressed_size=real.uncompressed_size, path=real.path)
+    good = Image(config_bytes=image.config_bytes, layers=(real,), platform=image.platform)
+    plan = docker_archive.members(good, names=[], compressed=True)
+    assert [m.size for m in plan if m.layer is not None] == [real.size]
+    docker_archive.write_members(plan, io.BytesIO())
+    broken = Image(config_bytes=image.config_bytes, layers=(liar,), platform=image.platform)
+    with pytest.raises(IntegrityError, match="is not its digest"):
+        docker_archive.write_members(docker_archive.members(broken, names=[], compressed=True),
+                                     io.BytesIO())
 
 
 def test_a_layer_that_lies_about_its_diff_id_leaves_no_file(

@@ -94,6 +94,29 @@ def test_write_loads_the_image(
 
 
 @pytest.mark.docker
+def test_gzip_layers_load_as_the_same_image_with_fewer_bytes(
+    hello_image: Callable[[str], Image],
+    docker_names: Callable[[str], str],
+    docker_cli: Docker,
+) -> None:
+    image = hello_image("gzip")
+    name, tag = docker_names("gzip").rsplit(":", 1)
+    progress = RecordingProgress()
+    image_id = docker_daemon.write(image, name=name, tag=tag, progress=progress, compressed=True)
+    assert image_id == image.config_descriptor().digest
+    sent = docker_archive.members(image, names=[f"{name}:{tag}"], compressed=True)
+    tars = docker_archive.members(image, names=[f"{name}:{tag}"])
+    assert [t.total for t in progress.tasks] == [docker_archive.archive_size(sent)]
+    assert docker_archive.archive_size(sent) < docker_archive.archive_size(tars)
+    layers = docker_cli("image", "inspect", "--format", "{{json .RootFS.Layers}}",
+                        f"{name}:{tag}").stdout
+    assert layers.strip() == '["' + '","'.join(la.diff_id for la in image.layers) + '"]'
+    ran = docker_cli("run", "--rm", "--network", "none", f"{name}:{tag}")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == "hello from distill\n"
+
+
+@pytest.mark.docker
 def test_second_write_skips_the_layers_the_engine_has(
     hello_image: Callable[[str], Image],
     docker_names: Callable[[str], str],

@@ -52,6 +52,7 @@ def flavor_layer(context: BuildContext, plan: PackagePlan, flavor: Flavor) -> La
     certificates = (list(context.config.certificates)
                     if "ca-certificates" in flavor.data_packages else [])
     lower = _lower_packages(context, plan, flavor) if flavor.needs_lower else []
+    bytecode = context.config.python.bytecode if flavor.compiles_python else "pyc"
     key = cache_key(
         kind="flavor", flavor=flavor.name, release=context.config.release, arch=plan.arch,
         mtime=context.epoch,
@@ -60,6 +61,7 @@ def flavor_layer(context: BuildContext, plan: PackagePlan, flavor: Flavor) -> La
                                                             if p.name in data),
         certificates=[_file_digest(c) for c in certificates],
         lower=sorted(p.sha256 for p in lower),
+        **({"bytecode": bytecode} if flavor.compiles_python else {}),
     )
     return context.store.build(
         key,
@@ -67,7 +69,7 @@ def flavor_layer(context: BuildContext, plan: PackagePlan, flavor: Flavor) -> La
             flavor, release=context.config.release,
             installed=[context.debs[p.sha256] for p in own], data=data,
             extra_certificates=certificates, arch=plan.arch,
-            lower=[context.debs[p.sha256] for p in lower],
+            lower=[context.debs[p.sha256] for p in lower], bytecode=bytecode,
         ).tree,
         mtime=context.epoch,
     )
@@ -96,11 +98,13 @@ def extra_layer(context: BuildContext, plan: PackagePlan) -> Layer:
     return context.store.build(key, make_tree, mtime=context.epoch)
 
 
-def packager_layers(context: BuildContext, arch: str) -> Sequence[AppLayer]:
-    """The layers of the packager steps (app, health probe) for ``arch``."""
-    layer_context = LayerContext(arch=arch, release=context.config.release, store=context.store,
-                                 epoch=context.epoch, cache=cache_root(),
-                                 progress=context.progress)
+def packager_layers(context: BuildContext, plan: PackagePlan) -> Sequence[AppLayer]:
+    """The layers of the packager steps (app, health probe) for ``plan.arch``."""
+    base = {p.sha256: context.debs[p.sha256] for flavor in context.chain
+            for p in plan.group(flavor.name)}
+    layer_context = LayerContext(arch=plan.arch, release=context.config.release,
+                                 store=context.store, epoch=context.epoch, cache=cache_root(),
+                                 progress=context.progress, base_debs=base)
     return packagers.app_layers(context.config, context=layer_context)
 
 

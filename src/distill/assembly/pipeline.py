@@ -152,7 +152,7 @@ def build(
         store=LayerStore(cache_root() / "layers", remote_has=remote_has), debs=debs,
         progress=progress, base=base,
     )
-    app_layers = {plan.arch: tuple(packager_layers(context, plan.arch)) for plan in plans}
+    app_layers = {plan.arch: tuple(packager_layers(context, plan)) for plan in plans}
     made = [_image(context, plan, app_layers[plan.arch]) for plan in plans]
     images = tuple(image for image, _ in made)
     tag = config.version or "latest"

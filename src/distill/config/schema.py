@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from distill.config.python_settings import Python
 from distill.config.values import (
     check_image_path,
     no_duplicates,
@@ -272,6 +273,7 @@ class Config(_Model):
     annotations: dict[str, str] = Field(default_factory=dict)
     stop_signal: str | None = None
     healthcheck: Healthcheck | None = None
+    python: Python = Field(default_factory=Python)
 
     @model_validator(mode="before")
     @classmethod

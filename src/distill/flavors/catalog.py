@@ -176,6 +176,7 @@ PYTHON3 = Flavor(
                   for d in _PYTHON_DROPPED), "/usr/include", *_LIBC_BIN_DROPPED),
     drop_suffixes=(".a", ".h"),
     needs_lower=True,
+    compiles_python=True,
 )
 
 NODEJS = Flavor(

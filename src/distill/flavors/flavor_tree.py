@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from distill.config.python_settings import Bytecode
 from distill.debian.deb import DebArchive, read_deb
 from distill.errors import ConfigError
 from distill.flavors.model import Flavor, GenerateContext
@@ -33,6 +34,7 @@ def build_flavor_layer(
     extra_certificates: Sequence[Path] = (),
     arch: str = "amd64",
     lower: Sequence[Path] = (),
+    bytecode: Bytecode = "pyc",
     progress: Progress = SILENT,
 ) -> FlavorLayer:
     """Install the ``installed`` .debs (the flavor's resolved packages, without its
@@ -42,6 +44,7 @@ def build_flavor_layer(
     installed in package-name order, so the result does not depend on the
     order of ``installed``. ``lower`` are the parent layers' .debs; they are
     unpacked (not into the layer) only for flavors whose generator reads them.
+    ``bytecode`` is what a flavor that ``compiles_python`` does with its sources.
     """
     missing = [name for name in flavor.data_packages if name not in data]
     if missing:
@@ -62,6 +65,7 @@ def build_flavor_layer(
         extra_certificates=read_pem_files(extra_certificates),
         arch=arch,
         lower=lower_tree(lower) if flavor.needs_lower else None,
+        bytecode=bytecode,
     )
     flavor.generate(tree, context)
     return FlavorLayer(tree=tree, packages=tuple(packages))

@@ -10,6 +10,8 @@ from distill.rootfs.busybox import BUSYBOX_PACKAGE, add_busybox
 from distill.rootfs.certificates import ca_bundle
 from distill.rootfs.java_keystore import java_cacerts
 from distill.rootfs.ldcache import add_ld_so_cache
+from distill.rootfs.python_bytecode import compile_tree
+from distill.rootfs.python_runtime import image_interpreter
 from distill.rootfs.tree import FileTree, Kind
 
 JAVA_CACERTS_PATH = "/etc/ssl/certs/java/cacerts"
@@ -21,8 +23,9 @@ _CA_PACKAGE = "ca-certificates"
 
 def python_files(tree: FileTree, context: GenerateContext) -> None:
     """``/usr/bin/python3`` (python3-minimal's link) and ``/usr/bin/python`` (as on
-    distroless), and an ``/etc/ld.so.cache`` of every library in the image, so
-    ``ctypes.util.find_library`` works."""
+    distroless), an ``/etc/ld.so.cache`` of every library in the image, so
+    ``ctypes.util.find_library`` works, and the bytecode of every module (Debian
+    compiles it in a maintainer script, which never runs), so no import compiles."""
     interpreters = sorted(
         path for path in tree.paths()
         if path.startswith("/usr/bin/python3.") and path.count(".") == 1
@@ -34,6 +37,22 @@ def python_files(tree: FileTree, context: GenerateContext) -> None:
     tree.add_symlink("/usr/bin/python3", interpreters[0].removeprefix("/usr/bin/"))
     tree.add_symlink("/usr/bin/python", "python3")
     add_layer_ld_cache(tree, context)
+    add_python_bytecode(tree, context, python=interpreters[0].removeprefix("/usr/bin/python"))
+
+
+def add_python_bytecode(tree: FileTree, context: GenerateContext, *, python: str) -> None:
+    """Compile the layer's ``.py`` files with the image's own interpreter (see
+    :mod:`distill.rootfs.python_bytecode`), as ``context.bytecode`` says."""
+    if context.bytecode == "sources":
+        return
+    if context.lower is None:
+        raise ConfigError("compiling Python needs the parent layers' files (needs_lower)")
+    merged = FileTree()
+    merged.update(context.lower)
+    merged.update(tree)
+    with image_interpreter(merged, python=python, arch=context.arch) as interpreter:
+        # /usr/lib only: /etc's sitecustomize.py is a conffile (compiled through its link)
+        compile_tree(tree, interpreter=interpreter, bytecode=context.bytecode, under="/usr/lib")
 
 
 def add_layer_ld_cache(tree: FileTree, context: GenerateContext) -> None:

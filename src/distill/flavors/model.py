@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from distill.config.python_settings import Bytecode
 from distill.debian.deb import DebArchive
 from distill.errors import ConfigError
 from distill.flavors.environment import no_versioned_env
@@ -29,6 +30,8 @@ class GenerateContext:
     arch: str = "amd64"
     lower: FileTree | None = None
     """The parent layers' files merged, for flavors with ``needs_lower`` (else None)."""
+    bytecode: Bytecode = "pyc"
+    """Python bytecode in the layer, for flavors with ``compiles_python``."""
 
 
 Generator = Callable[[FileTree, GenerateContext], None]
@@ -72,6 +75,8 @@ class Flavor:
     """File name endings left out of this flavor's packages (``.a``, ``.h``)."""
     needs_lower: bool = False
     """The generator reads the parent layers' files (e.g. to index every library)."""
+    compiles_python: bool = False
+    """The generator compiles Python bytecode, as the configuration's ``python.bytecode`` says."""
 
     def dropper(self) -> Callable[[str], bool]:
         """The predicate of the paths not installed from this flavor's packages."""

@@ -59,6 +59,8 @@ class LayerContext:
     """SOURCE_DATE_EPOCH: the mtime of every entry."""
     cache: Path
     progress: Progress = SILENT
+    base_debs: Mapping[str, Path] = field(default_factory=dict)
+    """SHA-256 -> .deb of the base flavor's packages (e.g. the Python that compiles pycs)."""
 
 
 @dataclass(frozen=True)

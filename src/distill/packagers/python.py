@@ -7,8 +7,9 @@ Two layers per architecture, so a code change rebuilds one small layer:
    ``/usr/local/lib/python3.X/dist-packages`` (see python_install for why there);
 2. the project itself under ``app.dst`` (keyed by its files' content).
 
-Both get unchecked-hash pycs when the host has an interpreter of the image's
-version (see python_bytecode); the layer's history says when they are skipped.
+Both get unchecked-hash pycs compiled by the image's own interpreter (see
+python_bytecode) unless ``python: {bytecode: sources}``; the sources stay, so
+the app's tracebacks keep their lines.
 The entrypoint is ``app.script`` (a console script, or a ``.py`` file of the
 project), ``python3 -m app.module``, or the project's only console script.
 
@@ -28,7 +29,7 @@ from distill.flavors.catalog import PYTHON_VERSIONS
 from distill.layers.fingerprint import cache_key
 from distill.packagers import AppLayer, LayerContext, NativeNeed, PrepareContext, Resolved
 from distill.packagers.native_closure import needs_for_app, with_packages
-from distill.packagers.python_bytecode import Interpreter, add_bytecode, interpreter_for
+from distill.packagers.python_bytecode import Runtime, add_app_bytecode
 from distill.packagers.python_install import PREFIX, install_wheel, site_dir
 from distill.packagers.python_native import wheels_native_files
 from distill.packagers.python_project import Project, read_project
@@ -65,11 +66,12 @@ class PythonStep:
         project = read_project(app.path)
         wheels = _wheels(project, arch=context.arch, release=context.release,
                          cache=context.cache, progress=context.progress)
-        interpreter = interpreter_for(python)
+        runtime = Runtime(python=python, arch=context.arch, debs=context.base_debs,
+                          bytecode=config.python.bytecode, cache=context.cache)
         layers = []
         if wheels:
-            layers.append(_dependency_layer(wheels, python, interpreter, context))
-        layers.append(_project_layer(project, app.dst, python, interpreter, context))
+            layers.append(_dependency_layer(wheels, runtime, context))
+        layers.append(_project_layer(project, app.dst, runtime, context))
         return layers
 
 
@@ -121,31 +123,24 @@ def _app(config: Config) -> App:
     return config.app
 
 
-def _bytecode_note(python: str, interpreter: Interpreter | None) -> str:
-    if interpreter is None:
-        return f"no bytecode: the build host has no Python {python}"
-    return f"bytecode by Python {interpreter.version.split()[0]}"
-
-
-def _dependency_layer(wheels: list[Wheel], python: str, interpreter: Interpreter | None,
-                      context: LayerContext) -> AppLayer:
+def _dependency_layer(wheels: list[Wheel], runtime: Runtime, context: LayerContext) -> AppLayer:
+    python = runtime.python
     site = site_dir(python)
 
     def make_tree() -> FileTree:
         tree = FileTree()
         for wheel in sorted(wheels, key=lambda w: w.path.name):
             install_wheel(tree, wheel.path, python=python)
-        if interpreter is not None:
-            add_bytecode(tree, interpreter=interpreter, python=python, under=site)
+        add_app_bytecode(tree, runtime=runtime, under=site)
         return tree
 
     key = cache_key(kind="python-deps", wheels=sorted(w.sha256 for w in wheels), python=python,
-                    compiler=interpreter.version if interpreter else None, mtime=context.epoch)
+                    compiler=runtime.key(), mtime=context.epoch)
     layer = context.store.build(key, make_tree, mtime=context.epoch, progress=context.progress)
     names = ", ".join(w.path.name.split("-", 2)[0] + " " + w.path.name.split("-", 2)[1]
                       for w in sorted(wheels, key=lambda w: w.path.name.lower()))
     return AppLayer(layer=layer, created_by=f"distill python dependencies "
-                                            f"({_bytecode_note(python, interpreter)}): {names}",
+                                            f"({runtime.note()}): {names}",
                     resolved=tuple(resolved_wheel(w) for w in sorted(wheels,
                                                                      key=lambda w: w.path.name)))
 
@@ -157,22 +152,21 @@ def resolved_wheel(wheel: Wheel) -> Resolved:
                     digest={"sha256": wheel.sha256})
 
 
-def _project_layer(project: Project, dst: str, python: str, interpreter: Interpreter | None,
+def _project_layer(project: Project, dst: str, runtime: Runtime,
                    context: LayerContext) -> AppLayer:
     tree = project_files(project, dst=dst)
-    add_project_metadata(tree, project, dst=dst, python=python)
-    key = cache_key(kind="python-app", tree=tree.digest(), python=python,
-                    compiler=interpreter.version if interpreter else None, mtime=context.epoch)
+    add_project_metadata(tree, project, dst=dst, python=runtime.python)
+    key = cache_key(kind="python-app", tree=tree.digest(), python=runtime.python,
+                    compiler=runtime.key(), mtime=context.epoch)
 
     def make_tree() -> FileTree:
-        if interpreter is not None:
-            add_bytecode(tree, interpreter=interpreter, python=python, under=dst)
+        add_app_bytecode(tree, runtime=runtime, under=dst)
         return tree
 
     layer = context.store.build(key, make_tree, mtime=context.epoch, progress=context.progress)
     return AppLayer(layer=layer, created_by=f"distill python project {project.name} "
                                             f"{project.version} in {dst} "
-                                            f"({_bytecode_note(python, interpreter)})")
+                                            f"({runtime.note()})")
 
 
 STEP = PythonStep()

@@ -36,6 +36,7 @@ from distill.transports.unpack import read_unpacked
 _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_GZIP_TYPES = frozenset({media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP})
 
 
 @dataclass(frozen=True)
@@ -43,17 +44,23 @@ class Member:
     """One file of the archive: its bytes, or a layer streamed from its blob.
 
     A member with neither ``data`` nor ``layer`` is an empty placeholder for a
-    layer the receiving engine already has.
+    layer the receiving engine already has. A ``compressed`` layer member is the
+    blob as stored (gzip), which Docker's loader decompresses itself.
     """
 
     name: str
     size: int
     data: bytes | None = None
     layer: Layer | None = None
+    compressed: bool = False
 
 
-def members(image: Image, *, names: Sequence[str], omit_layers: int = 0) -> tuple[Member, ...]:
-    """The archive's files; the first ``omit_layers`` layer tars become empty placeholders."""
+def members(image: Image, *, names: Sequence[str], omit_layers: int = 0,
+            compressed: bool = False) -> tuple[Member, ...]:
+    """The archive's files; the first ``omit_layers`` layer tars become empty placeholders.
+
+    ``compressed`` sends gzip layers as their blobs (for an engine, not a file:
+    other readers of docker archives expect tars)."""
     config_name = f"{digest_hex(image.config_descriptor().digest)}.json"
     chains = chain_ids([layer.diff_id for layer in image.layers])
     created = str(image.config.get("created", "1970-01-01T00:00:00Z"))
@@ -69,13 +76,19 @@ def members(image: Image, *, names: Sequence[str], omit_layers: int = 0) -> tupl
             _bytes_member(f"{folder}/json", canonical_json(legacy)),
             Member(name=f"{folder}/layer.tar", size=0)
             if index < omit_layers
-            else Member(name=f"{folder}/layer.tar", size=layer.uncompressed_size, layer=layer),
+            else _layer_member(f"{folder}/layer.tar", layer, compressed=compressed),
         ]
     manifest = [{"Config": config_name, "RepoTags": list(names), "Layers": layer_paths}]
     result.append(_bytes_member("manifest.json", canonical_json(manifest)))
     if names and chains:
         result.append(_bytes_member("repositories", _repositories(names, digest_hex(chains[-1]))))
     return tuple(result)
+
+
+def _layer_member(name: str, layer: Layer, *, compressed: bool) -> Member:
+    if compressed and layer.media_type in _GZIP_TYPES:
+        return Member(name=name, size=layer.size, layer=layer, compressed=True)
+    return Member(name=name, size=layer.uncompressed_size, layer=layer)
 
 
 def _bytes_member(name: str, data: bytes) -> Member:
@@ -153,7 +166,8 @@ def _write_body(out: BinaryIO, member: Member, task: Task) -> int:
         data = member.data or b""
         return _write(out, data + bytes(_padded(len(data)) - len(data)), task)
     layer, digest, written = member.layer, hashlib.sha256(), 0
-    with _layer_tar(layer.path, layer.media_type) as stream:
+    expected = layer.digest if member.compressed else layer.diff_id
+    with _blob(layer) if member.compressed else _layer_tar(layer.path, layer.media_type) as stream:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
             try:
@@ -162,8 +176,9 @@ def _write_body(out: BinaryIO, member: Member, task: Task) -> int:
                 raise _OutputError(exc) from exc
             if written > member.size:
                 break
-    if written != member.size or f"sha256:{digest.hexdigest()}" != layer.diff_id:
-        raise IntegrityError(f"layer {layer.path} does not unpack to its diff_id {layer.diff_id}")
+    if written != member.size or f"sha256:{digest.hexdigest()}" != expected:
+        what = "is not its digest" if member.compressed else "does not unpack to its diff_id"
+        raise IntegrityError(f"layer {layer.path} {what} {expected}")
     return written + _write(out, bytes(_padded(written) - written), task)
 
 
@@ -173,6 +188,18 @@ class _OutputError(Exception):
     def __init__(self, error: OSError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+@contextlib.contextmanager
+def _blob(layer: Layer) -> Iterator[IO[bytes]]:
+    """The layer's blob as stored; read errors name the layer, write errors stay OSError."""
+    try:
+        with layer.path.open("rb") as stream:
+            yield stream
+    except _OutputError as exc:
+        raise exc.error from None
+    except READ_ERRORS as exc:
+        raise TransportError(f"cannot read layer {layer.path}: {exc}") from exc
 
 
 @contextlib.contextmanager

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
 _BASE_URL = "http://localhost"
 _CHUNK = 1 << 20
+SEND_COMPRESSED = False
+"""Layers go to the engine as tars, decompressed by distill (see BENCHMARKS.md, engine-load)."""
 
 
 def socket_path() -> Path:
@@ -58,17 +60,25 @@ def available() -> bool:
         return False
 
 
-def write(image: Image, *, name: str, tag: str, progress: Progress = SILENT) -> str:
-    """Load ``image`` into the engine as ``name:tag``; return its image ID (the config digest)."""
+def write(image: Image, *, name: str, tag: str, progress: Progress = SILENT,
+          compressed: bool | None = None) -> str:
+    """Load ``image`` into the engine as ``name:tag``; return its image ID (the config digest).
+
+    ``compressed`` sends gzip layers as their blobs for the engine to decompress
+    instead of tars distill decompresses; None picks :data:`SEND_COMPRESSED`.
+    """
+    gzip = SEND_COMPRESSED if compressed is None else compressed
     with _client() as client:
         _ping(client)
         present = present_layers(client, image, hint=f"{name}:{tag}")
         try:
-            _load(client, image, names=[f"{name}:{tag}"], omit=present, progress=progress)
+            _load(client, image, names=[f"{name}:{tag}"], omit=present, progress=progress,
+                  compressed=gzip)
         except TransportError:
             if not present:
                 raise
-            _load(client, image, names=[f"{name}:{tag}"], omit=0, progress=progress)
+            _load(client, image, names=[f"{name}:{tag}"], omit=0, progress=progress,
+                  compressed=gzip)
         return _image_id(client, f"{name}:{tag}", expected=image.config_descriptor().digest)
 
 
@@ -153,10 +163,9 @@ def _get_json(client: EngineClient, url: str) -> Any:
         raise TransportError(f"Docker engine at {socket_path()}: GET {url} failed: {exc}") from exc
 
 
-def _load(
-    client: EngineClient, image: Image, *, names: list[str], omit: int, progress: Progress
-) -> None:
-    plan = docker_archive.members(image, names=names, omit_layers=omit)
+def _load(client: EngineClient, image: Image, *, names: list[str], omit: int,
+          progress: Progress, compressed: bool) -> None:
+    plan = docker_archive.members(image, names=names, omit_layers=omit, compressed=compressed)
     reader, writer = os.pipe()
     failure: list[BaseException] = []
     thread = threading.Thread(target=_produce, args=(plan, writer, failure, progress), daemon=True)
