@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from distill.cli.commands import build_and_write
+from distill.cli.commands import build_or_watch
 from distill.config import Config, parse_config
+
+if TYPE_CHECKING:
+    from distill.cli.watch_command import Inputs
 
 _NAME_JUNK = re.compile(r"[^a-z0-9._-]+")
 
@@ -64,13 +68,12 @@ def binary(ctx: click.Context, program: Path, outputs: tuple[str, ...], archs: s
             archs=tuple(a.strip() for a in archs.split(",") if a.strip()) if archs else None,
         )
 
-    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    if not watching:
-        if run_container or docker_args:
-            raise click.UsageError("--run and docker run arguments need --watch")
-        build_and_write(make_config(), outputs, quiet=quiet)
-        return
-    from distill.cli.watch_command import Inputs, watch_app
+    build_or_watch(make_config, outputs=outputs, quiet=bool(ctx.obj and ctx.obj.get("quiet")),
+                   watching=watching, run_container=run_container, docker_args=docker_args,
+                   inputs=lambda: _program_inputs(program))
 
-    watch_app(make_config, outputs=outputs, inputs=lambda: Inputs(walked=(program.absolute(),)),
-              run_container=run_container, docker_args=docker_args, quiet=quiet)
+
+def _program_inputs(program: Path) -> Inputs:
+    from distill.cli.watch_command import Inputs
+
+    return Inputs(walked=(program.absolute(),))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +27,7 @@ from distill.progress import Progress
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 
+    from distill.cli.watch_command import Inputs
     from distill.sbom import Document
 
 
@@ -95,6 +96,24 @@ def build_and_write(
     if not quiet:
         _report(result)
     return result
+
+
+def build_or_watch(
+    make_config: Callable[[], Config], *, outputs: Sequence[str], quiet: bool, watching: bool,
+    run_container: bool, docker_args: Sequence[str], inputs: Callable[[], Inputs],
+) -> None:
+    """``distill binary/python ...``: one build of the configuration ``make_config`` gives,
+    or with ``--watch`` a rebuild (and ``--run``, a restarted container) on every change of
+    what ``inputs`` names."""
+    if not watching:
+        if run_container or docker_args:
+            raise click.UsageError("--run and docker run arguments need --watch")
+        build_and_write(make_config(), outputs, quiet=quiet)
+        return
+    from distill.cli.watch_command import watch_app
+
+    watch_app(make_config, outputs=outputs, inputs=inputs, run_container=run_container,
+              docker_args=docker_args, quiet=quiet)
 
 
 def base(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from distill.cli.commands import build_and_write
+from distill.cli.commands import build_or_watch
 from distill.config import Config, parse_config
 from distill.packagers.python_project import normalize_name, read_project
 
@@ -65,16 +65,9 @@ def python(ctx: click.Context, project: Path, outputs: tuple[str, ...], archs: s
             archs=tuple(a.strip() for a in archs.split(",") if a.strip()) if archs else None,
         )
 
-    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    if not watching:
-        if run_container or docker_args:
-            raise click.UsageError("--run and docker run arguments need --watch")
-        build_and_write(make_config(), outputs, quiet=quiet)
-        return
-    from distill.cli.watch_command import watch_app
-
-    watch_app(make_config, outputs=outputs, inputs=lambda: project_inputs(project),
-              run_container=run_container, docker_args=docker_args, quiet=quiet)
+    build_or_watch(make_config, outputs=outputs, quiet=bool(ctx.obj and ctx.obj.get("quiet")),
+                   watching=watching, run_container=run_container, docker_args=docker_args,
+                   inputs=lambda: project_inputs(project))
 
 
 def project_inputs(project: Path) -> Inputs:
