@@ -81,8 +81,10 @@ def test_a_changed_file_restarts_the_container_and_ctrl_c_removes_it(
     assert docker_cli("ps", "-a", "-q", "--filter", f"name=^{container}$").stdout == ""
     lines = err.decode().splitlines()
     assert lines[-1] == "stopped"
-    assert [line.split(" in ")[0] for line in lines[:-1]] == [
-        f"built and restarted distill-test/watch:{os.getpid()}"] * 2
+    builds = [line.split(" in ")[0] for line in lines[:-1]]
+    # A rewrite can be seen half-done (truncated, then written): one more rebuild is fine.
+    assert len(builds) >= 2
+    assert set(builds) == {f"built and restarted distill-test/watch:{os.getpid()}"}
 
 
 def test_docker_arguments_need_run() -> None:

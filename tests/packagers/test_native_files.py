@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,22 @@ def test_files_the_release_can_run_are_passed_without_reading_any_index(
     assert _prepare(_config(tmp_path)).files == _config(tmp_path).files
     shutil.copy(newer, tmp_path / "app" / "libnewer.so")  # trixie has 2.41: no index either
     _prepare(_config(tmp_path, release="trixie"))
+
+
+SQLITE_PROGRAM = ("#include <sqlite3.h>\n#include <stdio.h>\n"
+                  "int main(void) { puts(sqlite3_libversion()); return 0; }\n")
+
+
+@pytest.mark.mirror
+def test_a_copied_program_gets_the_packages_of_its_libraries(
+        tmp_path: Path, require_tool: Callable[[str], Path]) -> None:
+    gcc = require_tool("gcc")
+    (tmp_path / "app").mkdir()
+    source = tmp_path / "main.c"
+    source.write_text(SQLITE_PROGRAM)
+    subprocess.run([str(gcc), "-o", str(tmp_path / "app" / "tool"), str(source), "-lsqlite3"],
+                   check=True)
+    on_static = _prepare(_config(tmp_path, base="static"))
+    assert sorted(on_static.packages) == ["libc6", "libsqlite3-0"]
+    on_cc = _prepare(_config(tmp_path))
+    assert on_cc.packages == ["libsqlite3-0"]  # cc has libc6 already

@@ -126,13 +126,15 @@ def prepare(config: Config, *, context: PrepareContext) -> Config:
     """Run every step's ``prepare`` in order."""
     for step in steps_for(config):
         config = step.prepare(config, context=context)
-    if config.files:
-        # imported here: it builds on this module's types
-        from distill.packagers.native_files import check_copied_files
-
-        check_copied_files(config, context=context)
     if config.base == "auto":
         raise ConfigError("base: auto needs an app (app: {type: binary, path: ...})")
+    if config.files:
+        # imported here: it builds on this module's types
+        from distill.packagers.native_closure import with_packages
+        from distill.packagers.native_files import check_copied_files, copied_native_needs
+
+        check_copied_files(config, context=context)
+        config = with_packages(config, copied_native_needs(config, context=context))
     return config
 
 

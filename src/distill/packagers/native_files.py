@@ -18,12 +18,15 @@ from pathlib import Path
 
 from distill.config import Config
 from distill.errors import ConfigError
-from distill.packagers import PrepareContext
+from distill.flavors import lineage
+from distill.packagers import NativeNeed, PrepareContext
 from distill.packagers.elf import ELF_MAGIC, read_elf_bytes, version_key
 from distill.packagers.native_closure import (
+    GLIBC_SONAMES,
     NativeFile,
     check_glibc,
     is_glibc_linked,
+    needs_for_app,
     package_index,
     shown,
 )
@@ -102,6 +105,33 @@ def check_copied_files(config: Config, *, context: PrepareContext) -> None:
         index = package_index(context.sources, arch=file.info.arch, context=context)
         check_glibc(file, index, release=config.release, arch=file.info.arch,
                     custom_sources=bool(config.repositories), cache=context.cache / "debian")
+
+
+def copied_native_needs(config: Config, *, context: PrepareContext) -> list[NativeNeed]:
+    """The Debian packages the dynamically linked ELF files of ``files:`` (programs, JNI
+    libraries, plugins) need and the base lacks; nothing on a remote base.
+
+    Files that link only glibc on a base that has it read no index at all.
+    """
+    if config.remote_base is not None or not context.archs:
+        return []
+    files = [file for copy in config.files for file in _elf_files(copy.src)
+             if is_glibc_linked(file.info)]
+    inside = {posixpath.basename(file.path) for file in files}
+    outside = {name for file in files for name in (*file.info.needed, *_loader(file))
+               if name not in inside}
+    if not outside or (outside <= GLIBC_SONAMES and _has_libc(config)):
+        return []
+    return needs_for_app(files, config=config, context=context)
+
+
+def _loader(file: NativeFile) -> tuple[str, ...]:
+    interpreter = file.info.interpreter
+    return (posixpath.basename(interpreter),) if interpreter else ()
+
+
+def _has_libc(config: Config) -> bool:
+    return any("libc6" in flavor.packages_for(config.release) for flavor in lineage(config.base))
 
 
 def _elf_files(src: Path) -> list[NativeFile]:
