@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import httpx
-
 from distill.errors import IntegrityError, TransportError
 from distill.fsutil import atomic_writer
 from distill.oci import media_types
@@ -24,6 +22,7 @@ from distill.progress import Task
 from distill.transports.registry.auth import Credentials, load_credentials
 from distill.transports.registry.challenge import Authenticator
 from distill.transports.registry.connection import Connection
+from distill.transports.registry.http import httpx
 from distill.transports.registry.options import RegistryOptions
 from distill.transports.registry.retry import Retry, retrying
 
