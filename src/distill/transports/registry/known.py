@@ -10,9 +10,10 @@ layer whose digest the target registry already holds.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
-from distill.fsutil import atomic_write_bytes, cache_root
+from distill.fsutil import cache_root, mkstemp_beside
 from distill.oci.digest import digest_hex
 
 
@@ -27,7 +28,22 @@ def remember(host: str, repository: str, digest: str) -> None:
     if repository in known:
         return
     with contextlib.suppress(OSError):  # a hint only: losing it costs an upload, no more
-        atomic_write_bytes(path, "".join(f"{r}\n" for r in [*known, repository]).encode())
+        _write_hint(path, "".join(f"{r}\n" for r in [*known, repository]).encode())
+
+
+def _write_hint(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically but without fsync: a push remembers every blob, a
+    flush each is milliseconds, and a hint lost in a crash costs one upload (or one
+    TLS attempt) at most."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = mkstemp_beside(path)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def repositories_with(host: str, digest: str) -> list[str]:
@@ -51,7 +67,7 @@ _SCHEMES = ("http", "https")
 def remember_scheme(host: str, scheme: str) -> None:
     """Record that ``host`` answered over ``scheme`` (http or https)."""
     with contextlib.suppress(OSError):  # a hint only: losing it costs one TLS attempt
-        atomic_write_bytes(_folder(host) / _SCHEME_FILE, scheme.encode())
+        _write_hint(_folder(host) / _SCHEME_FILE, scheme.encode())
 
 
 def last_scheme(host: str) -> str | None:
