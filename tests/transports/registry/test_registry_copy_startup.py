@@ -1,5 +1,5 @@
-"""``distill copy`` to and from a registry loads only what a copy needs, and plain HTTP to
-a loopback registry never loads a CA store."""
+"""``distill copy`` to and from a registry loads only what a copy needs; plain HTTP to a
+loopback registry never loads a CA store, and clients share one TLS context per CA file."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from distill.errors import ConfigError
 from distill.oci.model import Image
 from distill.transports.oci_layout import write
 from distill.transports.registry import RegistryOptions, pull, push
+from support.tls import make_test_ca
 
 WRAPPER = """
 import json, sys
@@ -65,3 +69,13 @@ def test_plain_http_to_a_loopback_registry_never_reads_the_ca_file(
     back = pull(host=plain_registry.host, repository="startup/plain", tag="1",
                 work_dir=tmp_path / "work", options=options)
     assert back.digest == image.digest
+
+
+def test_clients_share_one_tls_context_per_ca_file_as_it_is_on_disk(tmp_path: Path) -> None:
+    ca = make_test_ca(tmp_path / "ca").ca
+    options = RegistryOptions(ca_file=ca)
+    first = options.ssl_context("registry.test:5000")
+    assert options.ssl_context("other.test") is first  # the CA store is loaded once
+    ca.write_text("not a certificate any more\n")
+    with pytest.raises(ConfigError, match="cannot load CA file"):
+        options.ssl_context("registry.test:5000")  # a changed file is read again
