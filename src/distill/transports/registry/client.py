@@ -252,7 +252,7 @@ class RegistryClient:
                           missing=f"blob {digest} is missing from {self.host}/{repo}") as response:
             try:
                 with atomic_writer(target) as out:
-                    for piece in response.iter_bytes(_IO_CHUNK):
+                    for piece in response.iter_bytes():  # as received: no re-chunking copy
                         hasher.update(piece)
                         out.write(piece)
                         received += len(piece)
