@@ -45,7 +45,7 @@ def pull_to_new_layout(src: Reference, dst: Reference, *, options: RegistryOptio
         with atomic_dir(path) as folder:
             artifact = pull(host=host, repository=repository, tag=src.tag or "latest",
                             work_dir=folder, options=options, progress=progress,
-                            check_diff_ids=False)
+                            check_diff_ids=False, durable=False)
             _complete(artifact, folder, tag=dst.tag)
     except OSError as exc:
         raise TransportError(write_failure(path, exc)) from exc

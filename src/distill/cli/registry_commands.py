@@ -69,7 +69,7 @@ def _read(ref: Reference, work: Path, *, options: RegistryOptions, progress: Pro
         return read_artifact(ref, work, check_diff_ids=full)
     host, repository = split_name(ref.name or "")
     return pull(host=host, repository=repository, tag=ref.tag or "latest", work_dir=work,
-                options=options, progress=progress, check_diff_ids=full)
+                options=options, progress=progress, check_diff_ids=full, durable=False)
 
 
 def _write(artifact: Artifact, ref: Reference, *, options: RegistryOptions,

@@ -10,11 +10,11 @@ layer whose digest the target registry already holds.
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
-from distill.fsutil import cache_root, mkstemp_beside
+from distill.fsutil import cache_root
 from distill.oci.digest import digest_hex
+from distill.transports.registry.files import replacing
 
 
 def _folder(host: str) -> Path:
@@ -32,18 +32,11 @@ def remember(host: str, repository: str, digest: str) -> None:
 
 
 def _write_hint(path: Path, data: bytes) -> None:
-    """Replace ``path`` atomically but without fsync: a push remembers every blob, a
+    """Replace ``path`` atomically but without a flush: a push remembers every blob, a
     flush each is milliseconds, and a hint lost in a crash costs one upload (or one
     TLS attempt) at most."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = mkstemp_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replacing(path, durable=False) as out:
+        out.write(data)
 
 
 def repositories_with(host: str, digest: str) -> list[str]:

@@ -39,23 +39,25 @@ _CHUNK = 1 << 20
 def pull(
     *, host: str, repository: str, tag: str, work_dir: Path,
     options: RegistryOptions | None = None, progress: Progress = SILENT,
-    check_diff_ids: bool = True, fetch_layers: bool = True,
+    check_diff_ids: bool = True, fetch_layers: bool = True, durable: bool = True,
 ) -> Artifact:
     """Read ``host/repository:tag`` (or ``@digest``: ``tag`` may be a digest); layer blobs
-    land in ``work_dir/blobs/sha256``."""
+    land in ``work_dir/blobs/sha256``, flushed to disk unless not ``durable`` (a work
+    folder or a new layout: see :mod:`.files`)."""
     with RegistryClient(host, options=options) as client:
         return pull_with(client, repository=repository, reference=tag, work_dir=work_dir,
                          progress=progress, check_diff_ids=check_diff_ids,
-                         fetch_layers=fetch_layers)
+                         fetch_layers=fetch_layers, durable=durable)
 
 
 def pull_with(
     client: RegistryClient, *, repository: str, reference: str, work_dir: Path,
     progress: Progress = SILENT, check_diff_ids: bool = True, fetch_layers: bool = True,
+    durable: bool = True,
 ) -> Artifact:
     """Pull through an open ``client`` (layer blobs too unless ``fetch_layers`` is False)."""
     fetch = _Fetch(client=client, repository=repository, work_dir=work_dir, progress=progress,
-                   full=check_diff_ids and fetch_layers, layers=fetch_layers)
+                   full=check_diff_ids and fetch_layers, layers=fetch_layers, durable=durable)
     media_type, data = client.get_manifest(repository, reference)
     doc = _json(data, f"{client.host}/{repository}:{reference}")
     media_type = media_type if media_type in _KNOWN else str(doc.get("mediaType", ""))
@@ -107,6 +109,7 @@ class _Fetch:
     progress: Progress
     full: bool
     layers: bool
+    durable: bool
 
 
 def _pull_image(fetch: _Fetch, digest: str, *, platform: Platform) -> Image:
@@ -161,7 +164,7 @@ def _download(fetch: _Fetch, doc: Mapping[str, Any], blobs: Path) -> None:
     target = blobs / digest_hex(digest)
     if fetch.layers and (not target.exists() or target.stat().st_size != size):
         task = fetch.progress.task(f"pull {digest[7:19]}", total=size)
-        client.download_blob(repository, digest, size, target, task)
+        client.download_blob(repository, digest, size, target, task, durable=fetch.durable)
         task.finish()
     known.remember(client.host, repository, digest)  # without layers: the manifest names it
 
