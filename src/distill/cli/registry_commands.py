@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from distill.cli import layout_pull
 from distill.cli.console import progress_reporter
 from distill.cli.registry_options import registry_flags, registry_options
 from distill.errors import ConfigError
@@ -38,11 +39,12 @@ def copy(ctx: click.Context, source: str, destination: str, ca_file: Path | None
     src, dst = parse_reference(source), parse_reference(destination)
     options = registry_options(ca_file, insecure)
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    with tempfile.TemporaryDirectory(prefix="distill-copy-") as work, \
-            progress_reporter(not quiet) as progress:
-        artifact = _read(src, Path(work), options=options, progress=progress,
-                         full=dst.transport not in _DIGEST_ONLY_SINKS)
-        _write(artifact, dst, options=options, progress=progress)
+    with progress_reporter(not quiet) as progress:
+        if src.transport == DOCKER and dst.transport == OCI and layout_pull.is_new_layout(dst):
+            artifact = layout_pull.pull_to_new_layout(src, dst, options=options,
+                                                      progress=progress)
+        else:
+            artifact = _copy(src, dst, options=options, progress=progress)
     if not quiet:
         click.echo(f"copied {src} to {dst} ({artifact.digest})")
 
@@ -52,13 +54,22 @@ def copy(ctx: click.Context, source: str, destination: str, ca_file: Path | None
 _DIGEST_ONLY_SINKS = frozenset({DOCKER, OCI, OCI_ARCHIVE})
 
 
+def _copy(src: Reference, dst: Reference, *, options: RegistryOptions,
+          progress: Progress) -> Artifact:
+    with tempfile.TemporaryDirectory(prefix="distill-copy-") as work:
+        artifact = _read(src, Path(work), options=options, progress=progress,
+                         full=dst.transport not in _DIGEST_ONLY_SINKS)
+        _write(artifact, dst, options=options, progress=progress)
+    return artifact
+
+
 def _read(ref: Reference, work: Path, *, options: RegistryOptions, progress: Progress,
           full: bool) -> Artifact:
     if ref.transport != DOCKER:
         return read_artifact(ref, work, check_diff_ids=full)
     host, repository = split_name(ref.name or "")
     return pull(host=host, repository=repository, tag=ref.tag or "latest", work_dir=work,
-                options=options, progress=progress, check_diff_ids=full)
+                options=options, progress=progress, check_diff_ids=full, durable=False)
 
 
 def _write(artifact: Artifact, ref: Reference, *, options: RegistryOptions,

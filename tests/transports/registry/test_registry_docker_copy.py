@@ -139,3 +139,25 @@ def test_copy_of_a_missing_image_is_a_one_line_error(
     assert err == f"error: {plain_registry.host}/copy/none:x was not found; " \
                   "check the repository name and tag\n"
     assert not (tmp_path / "out").exists()
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def test_copy_into_a_new_layout_writes_the_layout_a_layout_write_makes(
+    plain_registry: Any, image: Image, tmp_path: Path,
+) -> None:
+    registry = f"docker://{plain_registry.host}/copy/new-layout:1"
+    push(image, host=plain_registry.host, repository="copy/new-layout", tag="1")
+    write_artifact(image, parse_reference(f"oci:{tmp_path / 'written'}:v1"))
+    out = tmp_path / "out"
+    out.mkdir()
+    _copy(registry, f"oci:{out / 'pulled'}:v1")
+    assert _tree(out / "pulled") == _tree(tmp_path / "written")
+    assert [p.name for p in out.iterdir()] == ["pulled"]  # no work folder left beside it
+    _copy(registry, f"oci:{out / 'pulled'}:v2")  # an existing layout gains a tag
+    tags = [m["annotations"]["org.opencontainers.image.ref.name"] for m in
+            json.loads((out / "pulled" / "index.json").read_bytes())["manifests"]]
+    assert tags == ["v1", "v2"]

@@ -9,10 +9,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-import httpx
-
 from distill.errors import TransportError
 from distill.transports.registry.auth import Credentials, parse_challenge
+from distill.transports.registry.http import httpx
 from distill.transports.registry.retry import Retry
 
 

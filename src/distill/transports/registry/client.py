@@ -14,16 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import httpx
-
 from distill.errors import IntegrityError, TransportError
-from distill.fsutil import atomic_writer
 from distill.oci import media_types
 from distill.oci.digest import sha256_digest
 from distill.progress import Task
 from distill.transports.registry.auth import Credentials, load_credentials
 from distill.transports.registry.challenge import Authenticator
 from distill.transports.registry.connection import Connection
+from distill.transports.registry.files import replacing
+from distill.transports.registry.http import httpx
 from distill.transports.registry.options import RegistryOptions
 from distill.transports.registry.retry import Retry, retrying
 
@@ -192,10 +191,12 @@ class RegistryClient:
         return self._retrying(f"uploading blob {blob.digest} to {self.host}/{repo}",
                               lambda: self._upload_once(repo, blob, task, mount_from))
 
-    def download_blob(self, repo: str, digest: str, size: int, target: Path, task: Task) -> None:
-        """Download blob ``digest`` of ``repo`` into ``target``, checking digest and size."""
+    def download_blob(self, repo: str, digest: str, size: int, target: Path, task: Task, *,
+                      durable: bool = True) -> None:
+        """Download blob ``digest`` of ``repo`` into ``target``, checking digest and size
+        (flushed to disk before it appears unless not ``durable``: see :mod:`.files`)."""
         self._retrying(f"downloading blob {digest} from {self.host}/{repo}",
-                       lambda: self._download_once(repo, digest, size, target, task))
+                       lambda: self._download_once(repo, digest, size, target, task, durable))
 
     def get_blob_bytes(self, repo: str, digest: str) -> bytes:
         """A small blob (a config) in memory, checked against ``digest``."""
@@ -246,14 +247,15 @@ class RegistryClient:
             location = self._location(response)
         return location
 
-    def _download_once(self, repo: str, digest: str, size: int, target: Path, task: Task) -> None:
+    def _download_once(self, repo: str, digest: str, size: int, target: Path, task: Task,
+                       durable: bool) -> None:
         url = f"/v2/{repo}/blobs/{digest}"
         hasher, received = hashlib.sha256(), 0
         with self._stream("GET", url, scopes=_scopes(repo, "pull"),
                           missing=f"blob {digest} is missing from {self.host}/{repo}") as response:
             try:
-                with atomic_writer(target) as out:
-                    for piece in response.iter_bytes(_IO_CHUNK):
+                with replacing(target, durable=durable) as out:
+                    for piece in response.iter_bytes():  # as received: no re-chunking copy
                         hasher.update(piece)
                         out.write(piece)
                         received += len(piece)

@@ -13,11 +13,10 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
-import httpx
-
 from distill.errors import TransportError
 from distill.transports.registry import known
 from distill.transports.registry.challenge import Authenticator
+from distill.transports.registry.http import httpx, open_client
 from distill.transports.registry.options import RegistryOptions
 from distill.transports.registry.retry import Retry
 
@@ -38,13 +37,8 @@ class Connection:
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
         """Every (method, path) sent, for callers that count round trips."""
-        self._http = httpx.Client(
-            verify=options.ssl_context(host),
-            timeout=httpx.Timeout(options.timeout),
-            follow_redirects=True,
-            limits=httpx.Limits(max_connections=options.parallel * 2),
-            headers={"User-Agent": "distill"},
-        )
+        self._http = open_client(tls=lambda: options.ssl_context(host), timeout=options.timeout,
+                                 connections=options.parallel * 2)
 
     def close(self) -> None:
         """Close the connections."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from distill.fsutil import atomic_write_bytes, cache_root
+from distill.fsutil import cache_root
 from distill.oci.digest import digest_hex
+from distill.transports.registry.files import replacing
 
 
 def _folder(host: str) -> Path:
@@ -27,7 +28,15 @@ def remember(host: str, repository: str, digest: str) -> None:
     if repository in known:
         return
     with contextlib.suppress(OSError):  # a hint only: losing it costs an upload, no more
-        atomic_write_bytes(path, "".join(f"{r}\n" for r in [*known, repository]).encode())
+        _write_hint(path, "".join(f"{r}\n" for r in [*known, repository]).encode())
+
+
+def _write_hint(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically but without a flush: a push remembers every blob, a
+    flush each is milliseconds, and a hint lost in a crash costs one upload (or one
+    TLS attempt) at most."""
+    with replacing(path, durable=False) as out:
+        out.write(data)
 
 
 def repositories_with(host: str, digest: str) -> list[str]:
@@ -51,7 +60,7 @@ _SCHEMES = ("http", "https")
 def remember_scheme(host: str, scheme: str) -> None:
     """Record that ``host`` answered over ``scheme`` (http or https)."""
     with contextlib.suppress(OSError):  # a hint only: losing it costs one TLS attempt
-        atomic_write_bytes(_folder(host) / _SCHEME_FILE, scheme.encode())
+        _write_hint(_folder(host) / _SCHEME_FILE, scheme.encode())
 
 
 def last_scheme(host: str) -> str | None:

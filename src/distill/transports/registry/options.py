@@ -20,6 +20,7 @@ sets ``timeout`` (and ``silence`` to twice it).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import os
 import ssl
@@ -81,19 +82,32 @@ class RegistryOptions:
         return candidate if candidate.is_file() else None
 
     def ssl_context(self, host: str) -> ssl.SSLContext:
-        """A verifying TLS context: system CAs plus the host's CA file."""
-        context = ssl.create_default_context()
+        """A verifying TLS context: system CAs plus the host's CA file.
+
+        Loading the system's CA store costs about 35 ms, and a command may open
+        several clients (a build's layer check and its push, sign's store): one
+        context per CA file (as it is on disk) serves them all.
+        """
         ca = self.ca_for(host)
-        if ca is not None:
-            try:
-                context.load_verify_locations(cafile=str(ca))
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"cannot load CA file {ca} for {host}: {exc}") from exc
-        return context
+        try:
+            stamp = ca.stat() if ca is not None else None
+            return _context(str(ca) if ca else None,
+                            (stamp.st_mtime_ns, stamp.st_size) if stamp else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot load CA file {ca} for {host}: {exc}") from exc
 
     def allows_plain_http(self, host: str) -> bool:
         """Whether ``host`` may be reached over plain HTTP when HTTPS fails."""
         return host in self.insecure_hosts or is_loopback(host)
+
+
+@functools.lru_cache(maxsize=16)
+def _context(cafile: str | None, stamp: tuple[int, int] | None) -> ssl.SSLContext:
+    """The system CAs plus ``cafile``; ``stamp`` (its mtime and size) keys the cache."""
+    context = ssl.create_default_context()
+    if cafile is not None:
+        context.load_verify_locations(cafile=cafile)
+    return context
 
 
 def _seconds(value: str) -> float | None:

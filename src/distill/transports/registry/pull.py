@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,23 +39,25 @@ _CHUNK = 1 << 20
 def pull(
     *, host: str, repository: str, tag: str, work_dir: Path,
     options: RegistryOptions | None = None, progress: Progress = SILENT,
-    check_diff_ids: bool = True, fetch_layers: bool = True,
+    check_diff_ids: bool = True, fetch_layers: bool = True, durable: bool = True,
 ) -> Artifact:
     """Read ``host/repository:tag`` (or ``@digest``: ``tag`` may be a digest); layer blobs
-    land in ``work_dir/blobs/sha256``."""
+    land in ``work_dir/blobs/sha256``, flushed to disk unless not ``durable`` (a work
+    folder or a new layout: see :mod:`.files`)."""
     with RegistryClient(host, options=options) as client:
         return pull_with(client, repository=repository, reference=tag, work_dir=work_dir,
                          progress=progress, check_diff_ids=check_diff_ids,
-                         fetch_layers=fetch_layers)
+                         fetch_layers=fetch_layers, durable=durable)
 
 
 def pull_with(
     client: RegistryClient, *, repository: str, reference: str, work_dir: Path,
     progress: Progress = SILENT, check_diff_ids: bool = True, fetch_layers: bool = True,
+    durable: bool = True,
 ) -> Artifact:
     """Pull through an open ``client`` (layer blobs too unless ``fetch_layers`` is False)."""
     fetch = _Fetch(client=client, repository=repository, work_dir=work_dir, progress=progress,
-                   full=check_diff_ids and fetch_layers, layers=fetch_layers)
+                   full=check_diff_ids and fetch_layers, layers=fetch_layers, durable=durable)
     media_type, data = client.get_manifest(repository, reference)
     doc = _json(data, f"{client.host}/{repository}:{reference}")
     media_type = media_type if media_type in _KNOWN else str(doc.get("mediaType", ""))
@@ -107,6 +109,7 @@ class _Fetch:
     progress: Progress
     full: bool
     layers: bool
+    durable: bool
 
 
 def _pull_image(fetch: _Fetch, digest: str, *, platform: Platform) -> Image:
@@ -116,22 +119,22 @@ def _pull_image(fetch: _Fetch, digest: str, *, platform: Platform) -> Image:
 
 
 def _image(fetch: _Fetch, manifest: dict[str, Any], *, platform: Platform | None) -> Image:
-    client, repository = fetch.client, fetch.repository
-    where = f"{client.host}/{repository}"
-    config_bytes = client.get_blob_bytes(repository, str(manifest["config"]["digest"]))
-    known.remember(client.host, repository, str(manifest["config"]["digest"]))
-    config = _json(config_bytes, f"config of {where}")
-    diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
     layer_docs = list(manifest.get("layers") or [])
-    if len(diff_ids) != len(layer_docs):
-        raise FormatError(f"{where}: {len(layer_docs)} layers but {len(diff_ids)} diff_ids")
     blobs = fetch.work_dir / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=client.options.parallel) as pool:
-        layers = tuple(pool.map(
-            lambda pair: _layer(fetch, pair[0], pair[1], blobs),
-            zip(layer_docs, diff_ids, strict=True),
-        ))
+    with ThreadPoolExecutor(max_workers=fetch.client.options.parallel) as pool:
+        try:
+            # the manifest names the layers: they download while the config is read
+            downloads = [pool.submit(_download, fetch, doc, blobs) for doc in layer_docs]
+            config_bytes, config, diff_ids = _config(fetch, manifest, layers=len(layer_docs))
+            # queued after every download, so no check waits for a download still queued
+            layers = tuple(pool.map(
+                lambda item: _layer(fetch, item[0], item[1], item[2], blobs),
+                zip(layer_docs, diff_ids, downloads, strict=True),
+            ))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
     return Image(
         config_bytes=config_bytes, layers=layers,
         platform=platform or _platform(config),
@@ -139,20 +142,43 @@ def _image(fetch: _Fetch, manifest: dict[str, Any], *, platform: Platform | None
     )
 
 
-def _layer(fetch: _Fetch, doc: Mapping[str, Any], diff_id: str, blobs: Path) -> Layer:
-    client, repository, progress = fetch.client, fetch.repository, fetch.progress
+def _config(fetch: _Fetch, manifest: Mapping[str, Any], *, layers: int
+            ) -> tuple[bytes, dict[str, Any], list[str]]:
+    """The config's bytes, document and diff_ids (as many as the manifest has layers)."""
+    client, repository = fetch.client, fetch.repository
+    where = f"{client.host}/{repository}"
+    digest = str(manifest["config"]["digest"])
+    config_bytes = client.get_blob_bytes(repository, digest)
+    known.remember(client.host, repository, digest)
+    config = _json(config_bytes, f"config of {where}")
+    diff_ids = [str(d) for d in (config.get("rootfs") or {}).get("diff_ids") or []]
+    if len(diff_ids) != layers:
+        raise FormatError(f"{where}: {layers} layers but {len(diff_ids)} diff_ids")
+    return config_bytes, config, diff_ids
+
+
+def _download(fetch: _Fetch, doc: Mapping[str, Any], blobs: Path) -> None:
+    """Fetch a layer blob into ``blobs`` (unless only manifests are read), digest checked."""
+    client, repository = fetch.client, fetch.repository
+    digest, size = str(doc["digest"]), int(doc["size"])
+    target = blobs / digest_hex(digest)
+    if fetch.layers and (not target.exists() or target.stat().st_size != size):
+        task = fetch.progress.task(f"pull {digest[7:19]}", total=size)
+        client.download_blob(repository, digest, size, target, task, durable=fetch.durable)
+        task.finish()
+    known.remember(client.host, repository, digest)  # without layers: the manifest names it
+
+
+def _layer(fetch: _Fetch, doc: Mapping[str, Any], diff_id: str, download: Future[None],
+           blobs: Path) -> Layer:
+    download.result()
+    client, repository = fetch.client, fetch.repository
     digest, size = str(doc["digest"]), int(doc["size"])
     media_type = str(doc.get("mediaType") or media_types.OCI_LAYER_GZIP)
     target = blobs / digest_hex(digest)
-    if not fetch.layers:  # the manifest names it: the repository holds it
-        known.remember(client.host, repository, digest)
+    if not fetch.layers:
         return Layer(digest=digest, size=size, diff_id=diff_id, uncompressed_size=0,
                      path=target, media_type=media_type)
-    if not target.exists() or target.stat().st_size != size:
-        task = progress.task(f"pull {digest[7:19]}", total=size)
-        client.download_blob(repository, digest, size, target, task)
-        task.finish()
-    known.remember(client.host, repository, digest)
     if not fetch.full:
         return Layer(digest=digest, size=size, diff_id=diff_id,
                      uncompressed_size=size_hint(target, media_type, size), path=target,
