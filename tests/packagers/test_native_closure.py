@@ -20,7 +20,7 @@ from distill.assembly.pipeline import sources_for
 from distill.config import Config, parse_config
 from distill.errors import ConfigError
 from distill.fsutil import cache_root
-from distill.packagers import NativeNeed, PrepareContext, java, node, python
+from distill.packagers import NativeNeed, PrepareContext, java, native_closure, node, python
 from distill.packagers.elf import read_elf
 from distill.packagers.native_closure import NativeFile, is_glibc_linked, report_lines
 from distill.packagers.native_files import folder_native_files, jar_native_files
@@ -227,3 +227,23 @@ def test_a_node_addon_built_for_a_newer_glibc_is_a_build_error(tmp_path: Path,
                                           r"\(GLIBC_2\.38\) but bookworm has glibc 2\.36; "
                                           r"trixie has glibc"):
         _prepare(node.STEP, _config({"type": "node", "path": str(project)}, "nodejs", project))
+
+
+@pytest.mark.mirror
+def test_a_recent_answer_is_reused_without_reading_the_index_until_it_ages(
+        python_app: Callable[..., Config], monkeypatch: pytest.MonkeyPatch) -> None:
+    config = python_app()
+    first, notes = _prepare(python.STEP, config)
+    reads: list[str] = []
+    real = native_closure.package_index
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        reads.append(kwargs["arch"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(native_closure, "package_index", counting)
+    again, again_notes = _prepare(python.STEP, config)
+    assert (again.packages, again_notes, reads) == (first.packages, notes, [])
+    monkeypatch.setenv("DISTILL_INDEX_MAX_AGE", "0")
+    checked, _ = _prepare(python.STEP, config)
+    assert checked.packages == first.packages and reads == ["amd64"]

@@ -50,14 +50,13 @@ from pathlib import Path
 from typing import Any
 
 from distill.assembly.host_files import FilesRecipe, recipe_from_json, recipe_layer
-from distill.errors import ConfigError, DistillError
+from distill.debian.freshness import max_age
+from distill.errors import DistillError
 from distill.fsutil import atomic_write_bytes, cache_root
 from distill.layers.fingerprint import code_fingerprint
 from distill.layers.store import LayerStore
 from distill.oci.model import Artifact, Image, ImageIndex, Layer, Platform, canonical_json
 
-DEFAULT_MAX_AGE = 3600
-"""Seconds a recorded resolution of an unlocked build is reused (``DISTILL_INDEX_MAX_AGE``)."""
 _FORMAT = 1
 _RACY_NS = 2_000_000_000
 """Files changed within this many nanoseconds of a record are read again next time."""
@@ -95,17 +94,6 @@ def warm_key(*, config_file: Path, archs: Sequence[str] | None, locked: bool,
     for part in [json.dumps(settings, sort_keys=True).encode(), *parts]:
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
-
-
-def max_age() -> int:
-    """``DISTILL_INDEX_MAX_AGE`` in seconds (default :data:`DEFAULT_MAX_AGE`)."""
-    value = os.environ.get("DISTILL_INDEX_MAX_AGE", "").strip()
-    if not value:
-        return DEFAULT_MAX_AGE
-    if not (value.isascii() and value.isdigit()) or len(value) > 12:
-        raise ConfigError(f"DISTILL_INDEX_MAX_AGE must be a whole number of seconds, "
-                          f"not {value!r}")
-    return int(value)
 
 
 def remember(key: str, *, name: str, tag: str, artifact: Artifact, files: FilesRecipe,

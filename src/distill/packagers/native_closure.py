@@ -16,19 +16,25 @@ files ride along in multi-platform jars and never load on a glibc system.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import posixpath
+import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from distill.config import RELEASES, Config
 from distill.debian.contents import LibraryContents, load_contents
+from distill.debian.freshness import max_age
 from distill.debian.index import PackageIndex, parse_version
 from distill.debian.repository import find_versions, load_packages
 from distill.debian.resolver import resolve
 from distill.debian.sources import Source, debian_sources_for, read_host_sources
 from distill.errors import ConfigError, DistillError
 from distill.flavors import lineage
+from distill.fsutil import atomic_write_bytes
+from distill.layers.fingerprint import cache_key
 from distill.packagers import NativeNeed, PrepareContext
 from distill.packagers.elf import ElfInfo, version_key
 
@@ -124,20 +130,64 @@ def needs_for_app(files: Sequence[NativeFile], *, config: Config, context: Prepa
                   provided: Collection[str] = ()) -> list[NativeNeed]:
     """The packages an app on ``config.base`` lacks for its native files, for every
     architecture; recorded on ``context`` for the build's report."""
-    added: list[NativeNeed] = []
-    for arch in context.archs:
-        if not any(f.info.arch == arch for f in files):
-            continue
-        index = package_index(context.sources, arch=arch, context=context)
-        needs = native_needs(files, config=config, arch=arch, context=context, index=index,
-                             provided=provided)
-        if not needs:
-            continue
-        have = base_closure(index, base=config.base, release=config.release, arch=arch)
-        added += added_needs(needs, have=have | set(config.packages))
-    added = list(dict.fromkeys(added))
+    key = _needs_key(files, config=config, context=context, provided=provided)
+    added = _cached_needs(key, context=context)
+    if added is None:
+        added = []
+        for arch in context.archs:
+            if not any(f.info.arch == arch for f in files):
+                continue
+            index = package_index(context.sources, arch=arch, context=context)
+            needs = native_needs(files, config=config, arch=arch, context=context, index=index,
+                                 provided=provided)
+            if not needs:
+                continue
+            have = base_closure(index, base=config.base, release=config.release, arch=arch)
+            added += added_needs(needs, have=have | set(config.packages))
+        added = list(dict.fromkeys(added))
+        _store_needs(key, added, context=context)
     context.notes.extend(added)
     return added
+
+
+def _needs_key(files: Sequence[NativeFile], *, config: Config, context: PrepareContext,
+               provided: Collection[str]) -> str:
+    """What the answer depends on: each file's links and glibc, the base, the release,
+    the packages asked for, the sources (the indexes' age is checked on reading)."""
+    described = sorted((f.path, f.info.arch, list(f.info.needed), f.info.interpreter,
+                        f.info.glibc_required) for f in files)
+    return cache_key(kind="native-needs", files=described, base=config.base,
+                     release=config.release, packages=sorted(config.packages),
+                     provided=sorted(provided), archs=list(context.archs),
+                     sources=[str(source) for source in context.sources],
+                     repositories=bool(config.repositories))
+
+
+def _needs_path(key: str, context: PrepareContext) -> Path:
+    return context.cache / "native-needs" / f"{key}.json"
+
+
+def _cached_needs(key: str, *, context: PrepareContext) -> list[NativeNeed] | None:
+    """A recent answer for ``key`` (younger than ``DISTILL_INDEX_MAX_AGE``), or None."""
+    path = _needs_path(key, context)
+    try:
+        age = time.time() - path.stat().st_mtime
+        rows = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not 0 <= age < max_age() or not isinstance(rows, list):
+        return None
+    try:
+        return [NativeNeed(package=str(r["package"]), path=str(r["path"]),
+                           soname=str(r["soname"])) for r in rows]
+    except (KeyError, TypeError):
+        return None
+
+
+def _store_needs(key: str, needs: Sequence[NativeNeed], *, context: PrepareContext) -> None:
+    rows = [{"package": n.package, "path": n.path, "soname": n.soname} for n in needs]
+    with contextlib.suppress(OSError):  # without it the next build works it out again
+        atomic_write_bytes(_needs_path(key, context), json.dumps(rows).encode())
 
 
 def report_lines(needs: Sequence[NativeNeed]) -> list[str]:
