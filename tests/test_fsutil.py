@@ -35,3 +35,18 @@ def test_an_unwritable_tmpdir_is_left_to_tempfile(tmp_path: Path,
     monkeypatch.setenv("TMPDIR", str(blocker / "tmp"))
     ensure_temp_dir()
     assert not (blocker / "tmp").exists()
+
+
+@pytest.mark.parametrize("xdg", [None, "/tmp/distill-xdg-cache", "relative/ignored"])
+def test_the_default_cache_is_the_one_platformdirs_names(
+        xdg: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+
+    from distill.fsutil import cache_root
+
+    monkeypatch.delenv("DISTILL_CACHE", raising=False)
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    assert cache_root() == Path(platformdirs.user_cache_dir("distill"))

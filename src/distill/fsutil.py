@@ -17,12 +17,11 @@ import contextlib
 import errno
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
-
-import platformdirs
 
 
 def cache_root() -> Path:
@@ -30,6 +29,14 @@ def cache_root() -> Path:
     configured = os.environ.get("DISTILL_CACHE")
     if configured:
         return Path(configured).expanduser().absolute()
+    if sys.platform == "linux":
+        # What platformdirs answers on Linux (the XDG base directory rule), without its
+        # import on every start-up.
+        xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+        base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+        return base / "distill"
+    import platformdirs
+
     return Path(platformdirs.user_cache_dir("distill"))
 
 
