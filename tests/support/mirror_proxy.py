@@ -25,8 +25,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from support.local_http import QuietHandler, serving
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+
+class _Handler(QuietHandler):
     server: _ProxyServer
 
     def do_GET(self) -> None:
@@ -46,13 +48,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = response.content
         if altered and body:
             body = bytes([body[0] ^ 0xFF]) + body[1:]
-        self.send_response(response.status_code)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.send_body(response.status_code, body)
 
 
 class _ProxyServer(http.server.ThreadingHTTPServer):
@@ -91,14 +87,9 @@ def running_proxy(upstream_uri: str, *, no_by_hash: bool = False) -> Iterator[Mi
     proxy = MirrorProxy(upstream=f"{parts.scheme}://{parts.netloc}", no_by_hash=no_by_hash)
     server = _ProxyServer(("127.0.0.1", 0), _Handler)
     server.proxy = proxy
-    proxy.origin = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
     try:
-        yield proxy
+        with serving(server) as origin:
+            proxy.origin = origin
+            yield proxy
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
         proxy.client.close()

@@ -16,8 +16,10 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from support.local_http import QuietHandler, serving
 
 INDEX = "application/vnd.oci.image.index.v1+json"
 _REFERRERS = re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<digest>sha256:[0-9a-f]{64})")
@@ -56,21 +58,13 @@ class ReferrersShim:
 def referrers_shim(upstream: str) -> Iterator[ReferrersShim]:
     """Run a shim over the registry ``upstream`` (``127.0.0.1:PORT``) while in the block."""
     shim = ReferrersShim(upstream)
-    thread = threading.Thread(target=shim.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(shim.server):
         yield shim
-    finally:
-        shim.server.shutdown()
-        shim.server.server_close()
 
 
-def _handler(shim: ReferrersShim) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(shim: ReferrersShim) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
 
         def _any(self) -> None:
             with shim.lock:
@@ -83,7 +77,7 @@ def _handler(shim: ReferrersShim) -> type[BaseHTTPRequestHandler]:
                     entries = list(shim.referrers.get((asked["name"], asked["digest"]), []))
                 data = json.dumps({"schemaVersion": 2, "mediaType": INDEX,
                                    "manifests": entries}).encode()
-                self._reply(200, {"Content-Type": INDEX}, data)
+                self.send_body(200, data, {"Content-Type": INDEX})
                 return
             status, headers, data = self._forward(body)
             pushed = _MANIFEST.match(self.path)
@@ -92,7 +86,7 @@ def _handler(shim: ReferrersShim) -> type[BaseHTTPRequestHandler]:
                                         self.headers.get("Content-Type", ""))
                 if subject is not None:
                     headers["OCI-Subject"] = subject
-            self._reply(status, headers, data, head=self.command == "HEAD")
+            self.send_body(status, data, headers, head=self.command == "HEAD")
 
         def _forward(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
             connection = http.client.HTTPConnection(shim.upstream, timeout=60)
@@ -107,17 +101,6 @@ def _handler(shim: ReferrersShim) -> type[BaseHTTPRequestHandler]:
                 kept["Content-Length"] = response.getheader("Content-Length") or "0"
             connection.close()
             return response.status, kept, data
-
-        def _reply(self, status: int, headers: dict[str, str], data: bytes, *,
-                   head: bool = False) -> None:
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            if "Content-Length" not in headers:
-                self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if not head:
-                self.wfile.write(data)
 
         do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _any
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import http.server
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from support.local_http import QuietHandler, serving
+
 _REQUEST = re.compile(r"^/archive/(?P<id>\d{8}T\d{6}Z)/(?P<rest>.+)$")
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
 
     def do_GET(self) -> None:
@@ -29,14 +30,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if path is None:
             self.send_error(404)
             return
-        body = path.read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.send_body(200, path.read_bytes())
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -77,13 +71,6 @@ def running_snapshot_archive(root: Path) -> Iterator[SnapshotArchive]:
     archive = SnapshotArchive(root=root)
     server = _Server(("127.0.0.1", 0), _Handler)
     server.archive = archive
-    archive.prefix = f"http://127.0.0.1:{server.server_port}/archive"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
+    with serving(server) as origin:
+        archive.prefix = f"{origin}/archive"
         yield archive
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
