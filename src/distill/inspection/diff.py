@@ -117,17 +117,8 @@ def _paired(a: tuple[LayerReport, ...], b: tuple[LayerReport, ...]
 
 
 def _package_changes(a: tuple[PackageReport, ...], b: tuple[PackageReport, ...]) -> Changes:
-    before = {p.name: p for p in a}
-    after = {p.name: p for p in b}
-    return Changes(
-        added=tuple((n, after[n].version, after[n].size) for n in sorted(after.keys() - before)),
-        removed=tuple((n, before[n].version, before[n].size)
-                      for n in sorted(before.keys() - after)),
-        changed=tuple(Change(name=n, before=before[n].version, after=after[n].version,
-                             size_before=before[n].size, size_after=after[n].size)
-                      for n in sorted(before.keys() & after)
-                      if before[n].version != after[n].version),
-    )
+    return _changes({p.name: (p.version, p.size) for p in a},
+                    {p.name: (p.version, p.size) for p in b})
 
 
 def _layer_diff(a: LayerReport | None, b: LayerReport | None) -> LayerDiff:
@@ -137,16 +128,21 @@ def _layer_diff(a: LayerReport | None, b: LayerReport | None) -> LayerDiff:
 
 
 def _file_changes(a: tuple[OwnedFile, ...], b: tuple[OwnedFile, ...]) -> Changes:
-    before = {f.path: f for f in a}
-    after = {f.path: f for f in b}
+    return _changes({f.path: (f.sha256, f.size) for f in a},
+                    {f.path: (f.sha256, f.size) for f in b})
+
+
+def _changes(before: Mapping[str, tuple[str, int]], after: Mapping[str, tuple[str, int]]
+             ) -> Changes:
+    """Names only in ``after``, only in ``before``, and in both with another identity
+    (a version, a SHA-256); each with its identity and size."""
     return Changes(
-        added=tuple((p, after[p].sha256, after[p].size) for p in sorted(after.keys() - before)),
-        removed=tuple((p, before[p].sha256, before[p].size)
-                      for p in sorted(before.keys() - after)),
-        changed=tuple(Change(name=p, before=before[p].sha256, after=after[p].sha256,
-                             size_before=before[p].size, size_after=after[p].size)
-                      for p in sorted(before.keys() & after)
-                      if before[p].sha256 != after[p].sha256),
+        added=tuple((n, *after[n]) for n in sorted(after.keys() - before.keys())),
+        removed=tuple((n, *before[n]) for n in sorted(before.keys() - after.keys())),
+        changed=tuple(Change(name=n, before=before[n][0], after=after[n][0],
+                             size_before=before[n][1], size_after=after[n][1])
+                      for n in sorted(before.keys() & after.keys())
+                      if before[n][0] != after[n][0]),
     )
 
 
