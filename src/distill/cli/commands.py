@@ -20,7 +20,7 @@ from distill.config import ARCHS, Config, load_config, parse_config
 from distill.flavors import VARIANTS, flavor_names, parse_base
 from distill.flavors.model import RELEASES
 from distill.fsutil import atomic_write_bytes
-from distill.oci.reference import DOCKER, OCI, Reference, parse_reference
+from distill.oci.reference import Reference, holds_referrers, parse_reference
 from distill.packagers.native_closure import report_lines
 from distill.progress import Progress
 
@@ -89,7 +89,7 @@ def build_and_write(
                               outputs=refs, progress=progress)
         # SBOMs go to --sbom-dir and to outputs that hold referrers (layouts, registries);
         # a build only into the engine or a docker-archive does not make them.
-        wanted = sboms if sboms.dir is not None or _hold_referrers(refs) else SbomRequest(False)
+        wanted = sboms if sboms.dir is not None or holds_referrers(refs) else SbomRequest(False)
         documents = _write_sboms(result, wanted)
         _write(result, refs, progress=progress)
         _publish(result, refs, config=config, documents=documents, supply=supply, key=key)
@@ -173,7 +173,7 @@ def _build_base(
     provenance as referrers, as a build's do (no output holds them: no SBOMs are made)."""
     with progress_reporter(not quiet) as progress:
         result = dataclasses.replace(build_images(config, progress=progress), tag=tag)
-        documents = _write_sboms(result, SbomRequest(enabled=_hold_referrers(refs)))
+        documents = _write_sboms(result, SbomRequest(enabled=holds_referrers(refs)))
         _write(result, refs, progress=progress)
         _publish(result, refs, config=config, documents=documents, supply=SupplyRequest(),
                  key=None)
@@ -204,11 +204,6 @@ def _write_sboms(result: BuildResult, request: SbomRequest) -> dict[str, list[Do
     return by_image
 
 
-def _hold_referrers(refs: Sequence[Reference]) -> bool:
-    # distill.supply.outputs.SUPPLY_TRANSPORTS, without importing the signing code
-    return any(ref.transport in (DOCKER, OCI) for ref in refs)
-
-
 def _signing_key(path: Path | None) -> EllipticCurvePrivateKey | None:
     if path is None:
         return None
@@ -224,10 +219,10 @@ def _publish(
 ) -> None:
     """SBOM and provenance referrers (and, with a key, signatures) for registry and
     layout outputs."""
-    from distill.supply.outputs import SUPPLY_TRANSPORTS, publish_build
+    from distill.supply.outputs import publish_build
     from distill.supply.provenance import build_facts
 
-    if not any(ref.transport in SUPPLY_TRANSPORTS for ref in refs):
+    if not holds_referrers(refs):
         return
     facts = build_facts(result, config=config, epoch=source_date_epoch(),
                         config_file=supply.config_file, lock_path=supply.lock_path)

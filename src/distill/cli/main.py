@@ -115,10 +115,14 @@ def build(ctx: click.Context, config_file: Path, outputs: tuple[str, ...], archs
         raise click.UsageError("--sbom-dir and --no-sbom contradict each other")
     request = warm_build.BuildRequest(config_file=config_file, outputs=outputs,
                                       archs=_split_archs(archs), locked=locked)
-    # Layouts and registries get SBOM and provenance referrers (and signatures): those
-    # builds go the full way; builds into the engine or an archive may reuse a record.
-    warm_ok = not refresh and sbom_dir is None and sign_key is None and \
-        not warm_build.holds_referrers(outputs)
+    # Layouts and registries (the default output is a layout) get SBOM and provenance
+    # referrers and signatures: those builds go the full way; builds into the engine or an
+    # archive may reuse a record.
+    from distill.oci.reference import holds_referrers, parse_reference
+
+    refs = [parse_reference(text) for text in outputs]
+    warm_ok = not refresh and sbom_dir is None and sign_key is None and bool(refs) and \
+        not holds_referrers(refs)
     if warm_ok and warm_build.try_build(request, quiet=ctx.obj["quiet"]):
         return
     from distill.cli import commands

@@ -78,14 +78,6 @@ def remember(request: BuildRequest, key: str | None, result: BuildResult, *,
                   files=result.files, epoch=epoch, locked=request.locked, made_at=started)
 
 
-def holds_referrers(outputs: Sequence[str]) -> bool:
-    """Whether an output (a layout or registry, the default ``oci:`` included) gets SBOM and
-    provenance referrers, which only a full build makes."""
-    if not outputs:
-        return True  # the default output is an oci: layout
-    return any(text.startswith(("oci:", "docker://")) for text in outputs)
-
-
 def now() -> float:
     """The time a full build starts (its resolution is as old as this)."""
     return time.time()

@@ -15,6 +15,7 @@ As in skopeo, PATH ends at the first colon; a Docker NAME may itself contain a
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,9 @@ DOCKER = "docker"
 
 TRANSPORTS: tuple[str, ...] = (OCI, OCI_ARCHIVE, DOCKER_ARCHIVE, DOCKER_DAEMON, DOCKER)
 """Every transport name :func:`parse_reference` knows."""
+
+REFERRER_TRANSPORTS: tuple[str, ...] = (OCI, DOCKER)
+"""Where OCI referrers (SBOMs, provenance, signatures) can live beside an image."""
 
 DEFAULT_TAG = "latest"
 
@@ -120,3 +124,8 @@ def _parse_docker_name(named: str, text: str) -> tuple[str, str]:
     if not _DOCKER_TAG.match(tag):
         raise ConfigError(f"image reference {text!r}: invalid tag {tag!r}")
     return name, tag
+
+
+def holds_referrers(refs: Sequence[Reference]) -> bool:
+    """Whether any of ``refs`` can keep referrers beside the image (a layout, a registry)."""
+    return any(ref.transport in REFERRER_TRANSPORTS for ref in refs)

@@ -8,14 +8,11 @@ from collections.abc import Mapping, Sequence
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from distill.assembly.pipeline import BuildResult
-from distill.oci.reference import DOCKER, OCI, Reference
+from distill.oci.reference import OCI, REFERRER_TRANSPORTS, Reference
 from distill.sbom import Document
 from distill.supply.provenance import BuildFacts, provenance_predicate
 from distill.supply.signing import ImageFacts, Signed, publish
 from distill.supply.stores import open_store
-
-SUPPLY_TRANSPORTS = (DOCKER, OCI)
-"""Where referrers and signatures can live; other outputs get none."""
 
 
 def publish_build(
@@ -32,7 +29,7 @@ def publish_build(
               for image in result.images]
     done = []
     for ref in refs:
-        if ref.transport not in SUPPLY_TRANSPORTS:
+        if ref.transport not in REFERRER_TRANSPORTS:  # other outputs get none
             continue
         with open_store(_tagged(ref, result)) as store:
             done.append(publish(store, images, epoch=facts.epoch, key=key))
