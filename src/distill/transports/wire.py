@@ -16,6 +16,7 @@ authentication belong to the callers.
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
@@ -178,7 +179,7 @@ class _Reader:
     """What :class:`Response` reads from: ``read1`` and ``readline`` of a buffered socket."""
 
     def __init__(self, sock: socket.socket) -> None:
-        self._file = sock.makefile("rb", buffering=_CHUNK)
+        self._file = io.BufferedReader(socket.SocketIO(sock, "rb"), _CHUNK)
 
     def read1(self, amount: int) -> bytes:
         return self._file.read1(amount)
@@ -247,7 +248,7 @@ class Connection:
         """Called by :meth:`Response.close`: keep the socket for the next request, or close it."""
         if self._busy is response:
             self._busy = None
-            if not reusable or response.headers.get("Connection", "").lower() == "close":
+            if not reusable or (response.headers.get("Connection") or "").lower() == "close":
                 self.close()
 
     def close(self) -> None:
