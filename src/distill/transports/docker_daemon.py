@@ -6,15 +6,14 @@ whose chain the engine already has are sent as empty placeholders: Docker's
 loader looks a layer chain up before it opens the layer file. Should the engine
 still reject such an archive, the load is retried once with every layer.
 
-Requests go through :mod:`distill.transports.engine_api` (http.client on the
-socket), which is much cheaper to import than httpx; :func:`open_client` still
-hands httpx clients to callers that want one.
+Requests go through :mod:`distill.transports.engine_api` (HTTP/1.1 on the
+socket by :mod:`distill.transports.wire`), which is much cheaper to import than
+httpx; :func:`open_client` still hands httpx clients to callers that want one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import tempfile
@@ -30,6 +29,7 @@ from distill.progress import SILENT, Progress
 from distill.transports import docker_archive
 from distill.transports.engine_api import EngineClient, HTTPError
 from distill.transports.protocol import pick_image
+from distill.transports.wire import Response
 
 if TYPE_CHECKING:
     import httpx
@@ -219,7 +219,7 @@ def _chunks(fd: int) -> Iterator[bytes]:
         yield chunk
 
 
-def _check_load(response: http.client.HTTPResponse) -> None:
+def _check_load(response: Response) -> None:
     if response.status != 200:
         body = response.read().decode(errors="replace")
         with contextlib.suppress(ValueError, AttributeError):
