@@ -51,7 +51,7 @@ OCI_MUST_NOT_IMPORT = ("distill.debian", "distill.layers", "distill.transports")
 # Modules of distill.transports that are not transports themselves.
 TRANSPORT_HELPERS = frozenset({
     "distill.transports", "distill.transports.protocol", "distill.transports.platforms",
-    "distill.transports.unpack", "distill.transports.engine_api",
+    "distill.transports.unpack", "distill.transports.engine_api", "distill.transports.wire",
 })
 # The daemon streams a docker-archive; an oci-archive is a tar of an OCI layout.
 ALLOWED_TRANSPORT_IMPORTS = frozenset({

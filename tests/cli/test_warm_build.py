@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("pydantic", "httpx", "distill.debian.resolver", "distill.config.schema", "yaml",
-         "rich", "distill.assembly.pipeline", "distill.sbom")
+         "rich", "distill.assembly.pipeline", "distill.sbom", "click", "http.client", "email",
+         "ssl", "urllib.request")
 """What a warm build of an unchanged configuration must not import."""
 
 WRAPPER = """

@@ -46,14 +46,19 @@ class BuildRequest:
                              lock_path=self.lock_path)
 
 
+_MISSED: set[str] = set()
+"""Keys found without a usable record in this process (the fast path tried them first)."""
+
+
 def try_build(request: BuildRequest, *, quiet: bool) -> bool:
     """Write the recorded build of ``request`` to its outputs; False when there is none."""
     key = request.key()
-    if key is None:
+    if key is None or key in _MISSED:
         return False
     refs = [parse_reference(text) for text in request.outputs]  # a typo fails before any work
     built = warm.reuse(key)
     if built is None:
+        _MISSED.add(key)
         return False
     refs = refs or [parse_reference(f"oci:dist/{built.name}:{built.tag}")]
     with progress_reporter(not quiet) as progress:

@@ -1,0 +1,88 @@
+"""distill.cli.fast: the pre-click reading of plain arguments, and what it leaves to click."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from distill.cli import fast
+from distill.cli.fast import BUILD, Grammar
+
+
+def test_reads_separate_and_inline_values_and_flags() -> None:
+    parsed = BUILD.parse(["-f", "a.yaml", "--output=docker-daemon:x", "-o", "docker-archive:y",
+                          "--locked", "--arch", "amd64"])
+    assert parsed is not None
+    assert parsed.values == {"file": ["a.yaml"], "output": ["docker-daemon:x", "docker-archive:y"],
+                             "arch": ["amd64"]}
+    assert parsed.flags == {"locked"} and parsed.last("file") == "a.yaml"
+
+
+def test_the_last_of_a_repeated_value_wins_as_in_click() -> None:
+    parsed = BUILD.parse(["-f", "one.yaml", "--file", "two.yaml"])
+    assert parsed is not None and parsed.last("file") == "two.yaml"
+
+
+@pytest.mark.parametrize("args", [
+    ["--help"],
+    ["-h"],
+    ["--refresh"],
+    ["--sbom-dir", "out"],
+    ["positional"],
+    ["-f"],  # a missing value: click's error
+    ["-f", "--locked"],  # a value that looks like an option
+    ["-o=docker-daemon:x"],  # click reads "=docker-daemon:x"
+    ["--locked=yes"],
+    ["--file="],
+    ["--"],
+    ["-fq"],
+])
+def test_anything_outside_the_grammar_goes_to_click(args: list[str]) -> None:
+    assert BUILD.parse(args) is None
+
+
+def test_an_empty_grammar_takes_only_no_arguments() -> None:
+    assert Grammar(values={}, flags={}).parse([]) is not None
+    assert Grammar(values={}, flags={}).parse(["x"]) is None
+
+
+@pytest.mark.parametrize("args", [
+    [], ["-q"], ["--version"], ["--help"], ["base", "static"], ["-x", "build"],
+    ["build", "--arch", ","],  # click says what is wrong with an empty list
+    ["build", "-o", "nowhere:x"],  # click's path reports the bad reference
+    ["build", "-o", "oci:dist/x:1"],  # a layout gets referrers: always a full build
+    ["build"],  # no output: the default is a layout
+])
+def test_commands_and_outputs_without_a_fast_path(args: list[str], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISTILL_CACHE", str(tmp_path / "cache"))
+    assert fast.run(args) is None
+
+
+def test_a_build_without_a_record_goes_to_click(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISTILL_CACHE", str(tmp_path / "cache"))
+    config = tmp_path / "distill.yaml"
+    config.write_text("name: x\nbase: scratch\n")
+    assert fast.run(["-q", "build", "-f", str(config), "-o",
+                     f"docker-archive:{tmp_path / 'x.tar'}"]) is None
+    assert not (tmp_path / "x.tar").exists()
+
+
+def test_the_fast_path_and_click_fail_alike_on_a_bad_reference(tmp_path: Path) -> None:
+    config = tmp_path / "distill.yaml"
+    config.write_text("name: x\nbase: scratch\n")
+    run = subprocess.run(
+        [sys.executable, "-c", "import sys, json\nfrom distill.cli.main import main\n"
+         "code = main(sys.argv[1:])\nprint(json.dumps([code, 'click' in sys.modules]))",
+         "build", "-f", str(config), "-o", "nowhere:x"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "DISTILL_CACHE": str(tmp_path / "cache")})
+    assert json.loads(run.stdout.splitlines()[-1]) == [1, True]
+    assert run.stderr.startswith("error: ") and len(run.stderr.strip().splitlines()) == 1
