@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from distill.cli.main import main
-from distill.fsutil import ensure_temp_dir
+from distill.fsutil import ensure_temp_dir, exclusive_lock, file_mode, mkstemp_beside
 
 
 def test_a_missing_tmpdir_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,3 +55,47 @@ def test_the_default_cache_is_the_one_platformdirs_names(
     else:
         monkeypatch.setenv("XDG_CACHE_HOME", xdg)
     assert cache_root() == Path(platformdirs.user_cache_dir("distill"))
+
+
+def test_an_exclusive_lock_makes_another_holder_wait(tmp_path: Path) -> None:
+    lock = tmp_path / "locks" / "key.lock"
+    order: list[str] = []
+    inside = threading.Event()
+
+    def second() -> None:
+        inside.wait()
+        with exclusive_lock(lock):
+            order.append("second")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with exclusive_lock(lock):
+        inside.set()
+        time.sleep(0.2)  # the other thread is waiting on the lock meanwhile
+        order.append("first")
+    thread.join()
+    assert order == ["first", "second"]
+
+
+def test_a_lock_held_by_a_killed_process_is_free_again(tmp_path: Path) -> None:
+    lock = tmp_path / "key.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+         "from distill.fsutil import exclusive_lock\n"
+         "with exclusive_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n"
+         "    time.sleep(60)\n", str(lock)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    holder.kill()
+    holder.wait()
+    with exclusive_lock(lock):
+        pass
+
+
+def test_temporary_files_beside_a_target_never_collide(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    made = [mkstemp_beside(target) for _ in range(50)]
+    for fd, _ in made:
+        os.close(fd)
+    names = {path.name for _, path in made}
+    assert len(names) == 50 and all(n.startswith(".out.json.") for n in names)
+    assert all((path.stat().st_mode & 0o777) == file_mode() for _, path in made)

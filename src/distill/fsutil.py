@@ -16,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -84,15 +82,45 @@ def write_through(target: Path) -> Path:
 
 
 def mkstemp_beside(target: Path) -> tuple[int, Path]:
-    """A new temporary file beside ``target`` with the umask's mode (open fd, path)."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """A new temporary file beside ``target`` with the umask's mode (open fd, path).
+
+    As :func:`tempfile.mkstemp` does (O_EXCL, a random name, tried again when
+    taken), without importing tempfile (with shutil and random, ~5 ms) on every
+    warm rebuild."""
+    for _ in range(100):
+        path = target.parent / f".{target.name}.{os.urandom(6).hex()}.tmp"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            continue
+        try:
+            os.fchmod(fd, file_mode())
+        except BaseException:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        return fd, path
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target.parent))
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (made when missing) while in the block.
+
+    ``flock`` on a descriptor of its own: other processes and other threads
+    wait, and the kernel lets go when the holder dies, so a killed build never
+    leaves a stale lock. (filelock does the same on Linux, at ~20 ms of import
+    on every rebuild that makes a layer.)
+    """
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     try:
-        os.fchmod(fd, file_mode())
-    except BaseException:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
         os.close(fd)
-        Path(name).unlink(missing_ok=True)
-        raise
-    return fd, Path(name)
 
 
 def is_disk_full(exc: OSError) -> bool:
@@ -142,6 +170,9 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     On failure the temporary folder is removed and ``target`` is untouched.
     """
     target = write_through(target)
+    import shutil
+    import tempfile
+
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:

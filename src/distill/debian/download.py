@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-import filelock
 import httpx
 
 from distill import __version__
 from distill.errors import FetchError, IntegrityError
-from distill.fsutil import atomic_writer
+from distill.fsutil import atomic_writer, exclusive_lock
 from distill.progress import SILENT, Progress, Task
 
 _TRIES = 3
@@ -192,7 +191,7 @@ def _fetch_locked(
     task: Task,
 ) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    with filelock.FileLock(f"{target}.lock"):
+    with exclusive_lock(Path(f"{target}.lock")):
         # Another build may have fetched it while this one waited for the lock.
         if not target.is_file():
             _fetch_first(client, urls, sha256=sha256, size=size, target=target, task=task)

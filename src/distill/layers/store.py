@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from distill.errors import DistillError, FormatError
-from distill.fsutil import atomic_write_bytes, mkstemp_beside
+from distill.fsutil import atomic_write_bytes, exclusive_lock, mkstemp_beside
 from distill.layers.compress import COMPRESSOR_ID, GzipHashWriter, LayerDigests
 from distill.layers.tarball import write_tar
 from distill.oci import media_types
@@ -148,11 +148,7 @@ class LayerStore:
         hit = self.lookup(key)  # also rejects a malformed key before it names a lock file
         if hit is not None:
             return hit
-        # filelock (with asyncio) costs a warm rebuild ~20 ms to import; only a miss needs it.
-        from filelock import FileLock
-
-        self._locks.mkdir(parents=True, exist_ok=True)
-        with FileLock(self._locks / f"{key}.lock"):
+        with exclusive_lock(self._locks / f"{key}.lock"):
             hit = self.lookup(key)
             if hit is not None:
                 return hit

@@ -136,6 +136,17 @@ def _header_blocks(member: _Member, mtime: int) -> bytes:
     return pax_header + records + padding + header
 
 
+def plain_header(name: str, size: int, *, directory: bool = False) -> bytes:
+    """The ustar header of a root-owned file (0644) or folder (0755) with mtime 0, named by
+    at most 100 ASCII characters (an archive's own members: ``manifest.json``, ...)."""
+    encoded = name.encode("ascii")
+    if len(encoded) > _NAME_FIELD:
+        raise FormatError(f"archive member name {name!r} is longer than {_NAME_FIELD} bytes")
+    return _ustar(name=encoded, typeflag=_DIRECTORY if directory else _REGULAR,
+                  mode=0o755 if directory else 0o644, uid=0, gid=0, size=size, mtime=0,
+                  linkname=b"")
+
+
 def _encode(text: str) -> bytes:
     # surrogateescape round-trips names that were not UTF-8 in a .deb's tar.
     return text.encode("utf-8", "surrogateescape")

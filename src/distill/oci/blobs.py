@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
-import zstandard
 from isal import igzip
 
 from distill.errors import FormatError
@@ -23,8 +22,9 @@ from distill.oci import media_types
 _CHUNK = 1 << 20
 _GZIP = frozenset({media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP})
 
-READ_ERRORS = (OSError, EOFError, zstandard.ZstdError)
-"""What reading a damaged blob may raise (gzip errors are OSError subclasses)."""
+READ_ERRORS = (OSError, EOFError)
+"""What reading a damaged blob may raise (gzip errors are OSError subclasses, zstd errors
+are turned into OSError)."""
 
 
 @contextlib.contextmanager
@@ -34,17 +34,40 @@ def decompressing(raw: IO[bytes], media_type: str) -> Iterator[IO[bytes]]:
         with igzip.IGzipFile(fileobj=raw, mode="rb") as stream:  # type: ignore[no-untyped-call]
             yield cast(IO[bytes], stream)
     elif media_type == media_types.OCI_LAYER_ZSTD:
+        # zstandard (with platform) costs ~5 ms to import: only zstd layers pay for it.
+        import zstandard
+
         reader = zstandard.ZstdDecompressor().stream_reader(
             raw, read_across_frames=True, closefd=False
         )
-        with reader as zs:
-            yield cast(IO[bytes], zs)
+        with reader as zs, io.BufferedReader(_ZstdErrorsAsOSError(zs, zstandard.ZstdError),
+                                             _CHUNK) as stream:
+            yield cast(IO[bytes], stream)
     elif media_type == media_types.OCI_LAYER:
         yield raw
     else:
         raise FormatError(f"unsupported layer media type {media_type!r}")
     while raw.read(_CHUNK):
         pass  # trailing bytes still count for the blob's digest
+
+
+class _ZstdErrorsAsOSError(io.RawIOBase):
+    """A zstd stream whose decoding errors are OSError, as gzip's are (see READ_ERRORS)."""
+
+    def __init__(self, stream: Any, error: type[Exception]) -> None:
+        self._stream = stream
+        self._error = error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._stream.read(len(buffer))
+        except self._error as exc:
+            raise OSError(f"zstd: {exc}") from exc
+        buffer[:len(data)] = data
+        return len(data)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import tarfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import IO, Any, BinaryIO
 
 from distill.errors import FormatError, IntegrityError, TransportError
 from distill.fsutil import atomic_writer, write_failure
+from distill.layers.tarball import BLOCK, plain_header
 from distill.oci import media_types
 from distill.oci.blobs import READ_ERRORS, open_layer_tar
 from distill.oci.digest import chain_ids, digest_hex
@@ -34,6 +34,8 @@ from distill.transports.protocol import need_path, pick_image
 from distill.transports.unpack import read_unpacked
 
 _CHUNK = 1 << 20
+_RECORD = 20 * BLOCK
+"""tar's record: an archive's length is a multiple of it."""
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _GZIP_TYPES = frozenset({media_types.OCI_LAYER_GZIP, media_types.DOCKER_LAYER_GZIP})
@@ -119,11 +121,11 @@ def write(image: Image, path: Path, *, names: Sequence[str], progress: Progress 
 def archive_size(plan: Sequence[Member]) -> int:
     """The byte size of the archive :func:`write_members` writes for ``plan``."""
     body = 512 * len(_folders(plan)) + sum(512 + _padded(m.size) for m in plan) + 1024
-    return -(-body // tarfile.RECORDSIZE) * tarfile.RECORDSIZE
+    return -(-body // _RECORD) * _RECORD
 
 
 def _padded(size: int) -> int:
-    return -(-size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+    return -(-size // BLOCK) * BLOCK
 
 
 def write_members(plan: Sequence[Member], out: BinaryIO, *, progress: Progress = SILENT) -> None:
@@ -154,11 +156,7 @@ def _folders(plan: Sequence[Member]) -> list[str]:
 
 
 def _header(name: str, size: int, *, directory: bool = False) -> bytes:
-    info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.uid, info.gid = size, 0, 0, 0
-    info.type = tarfile.DIRTYPE if directory else tarfile.REGTYPE
-    info.mode = 0o755 if directory else 0o644
-    return info.tobuf(tarfile.USTAR_FORMAT, tarfile.ENCODING, "surrogateescape")
+    return plain_header(name, size, directory=directory)
 
 
 def _write_body(out: BinaryIO, member: Member, task: Task) -> int:

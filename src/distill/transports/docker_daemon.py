@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -273,6 +272,8 @@ def read(*, name: str, tag: str, work_dir: Path) -> Image:
 
 def _save(client: EngineClient, reference: str, work_dir: Path) -> Path:
     """``GET /images/NAME:TAG/get`` streamed into a file in ``work_dir``."""
+    import tempfile  # reading from the engine only
+
     handle, name = tempfile.mkstemp(prefix="docker-daemon.", suffix=".tar", dir=work_dir)
     path = Path(name)
     try:

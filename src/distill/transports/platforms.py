@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform as host
+import os
 
 _MACHINES = {
     "x86_64": "amd64",
@@ -19,5 +19,5 @@ _MACHINES = {
 
 def host_architecture() -> str:
     """The OCI architecture name of this machine (amd64, arm64, ...)."""
-    machine = host.machine().lower()
+    machine = os.uname().machine.lower()  # what platform.machine() reads, without its import
     return _MACHINES.get(machine, machine)

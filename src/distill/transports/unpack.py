@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tarfile
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -22,6 +19,10 @@ def read_unpacked(archive: Path, work_dir: Path, *, kind: str, read: Callable[[P
     ``kind`` names the format in errors (``"OCI archive"``). Entries that would
     land outside the folder are refused (tarfile's ``data`` filter).
     """
+    import shutil  # with tarfile and tempfile, only for reading archives (not on a build's path)
+    import tarfile
+    import tempfile
+
     work_dir.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix=kind.lower().replace(" ", "-") + ".", dir=work_dir))
     try:
