@@ -212,3 +212,20 @@ def test_a_layout_output_always_builds_fully_with_its_referrers(tmp_path: Path) 
     index = json.loads((layout / "index.json").read_text())
     kinds = [m.get("artifactType") for m in index["manifests"]]
     assert kinds.count(None) == 1 and len(kinds) > 1, kinds  # the image and its referrers
+
+
+def test_a_changed_layer_goes_out_as_a_tar_and_into_the_store_compressed(tmp_path: Path) -> None:
+    config = _project(tmp_path)
+    _build(config)
+    (tmp_path / "hello.txt").write_text("hello again\n")
+    warm, modules = _build(config)
+    assert _heavy(modules) == []
+    cache = tmp_path / "cache"
+    assert list((cache / "layers" / "staged").iterdir()) == []
+    (record,) = (cache / "builds").glob("*.json")
+    files_layer = json.loads(record.read_bytes())["images"][0]["layers"][-1]
+    assert files_layer["media_type"] == "application/vnd.oci.image.layer.v1.tar+gzip"
+    assert Path(files_layer["path"]).is_file()
+    again, _ = _build(config)
+    full, _ = _build(config, "--refresh")
+    assert again == warm == full

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from distill.errors import FormatError
-from distill.layers.store import LayerStore
+from distill.errors import DistillError, FormatError
+from distill.layers.store import LayerStore, StagedLayer
 from distill.oci import media_types
 from distill.oci.model import Layer
 from distill.progress import Task
@@ -247,3 +247,44 @@ def test_blobs_follow_the_umask(
         os.umask(before)
     assert layer.path.stat().st_mode & 0o777 == 0o644
     assert (store.root / "keys" / f"{KEY}.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_staged_tar_commits_to_the_layer_a_build_makes(
+    store: LayerStore, make_sample_tree: Callable[[], FileTree], tmp_path: Path
+) -> None:
+    staged = store.stage(KEY, make_sample_tree(), mtime=MTIME)
+    assert isinstance(staged, StagedLayer)
+    as_tar = staged.as_layer()
+    assert as_tar.media_type == media_types.OCI_LAYER and as_tar.path == staged.tar
+    assert "sha256:" + hashlib.sha256(staged.tar.read_bytes()).hexdigest() == staged.diff_id
+    committed = store.commit(staged)
+    assert not staged.tar.exists()
+    assert_layer_is_sound(committed)
+    assert committed.diff_id == staged.diff_id
+    assert committed == store.lookup(KEY)
+    built = LayerStore(tmp_path / "other").build(KEY, make_sample_tree, mtime=MTIME)
+    assert (built.digest, built.size, built.diff_id) == (committed.digest, committed.size,
+                                                         committed.diff_id)
+    assert store.stage(KEY, make_sample_tree(), mtime=MTIME) == committed  # now a hit
+
+
+def test_a_commit_after_another_build_stored_the_key_keeps_that_layer(
+    store: LayerStore, make_sample_tree: Callable[[], FileTree]
+) -> None:
+    staged = store.stage(KEY, make_sample_tree(), mtime=MTIME)
+    assert isinstance(staged, StagedLayer)
+    built = store.build(KEY, make_sample_tree, mtime=MTIME)
+    assert store.commit(staged) == built and not staged.tar.exists()
+
+
+def test_a_staged_tar_edited_before_its_commit_is_refused(
+    store: LayerStore, make_sample_tree: Callable[[], FileTree]
+) -> None:
+    staged = store.stage(KEY, make_sample_tree(), mtime=MTIME)
+    assert isinstance(staged, StagedLayer)
+    with staged.tar.open("r+b") as tar:
+        tar.write(b"X")
+    with pytest.raises(DistillError, match="changed before it was stored"):
+        store.commit(staged)
+    assert store.lookup(KEY) is None and not staged.tar.exists()
+    assert files_under(store.root / "blobs") == []

@@ -138,8 +138,16 @@ def _add_one(tree: FileTree, src: Path, info: os.stat_result, dst: str, copy: Ho
 
 def recipe_layer(recipe: FilesRecipe, *, store: LayerStore, epoch: int) -> Layer | None:
     """The files layer made from ``recipe`` (cached by its tree's digest); None when empty."""
+    keyed = recipe_tree(recipe, epoch=epoch)
+    if keyed is None:
+        return None
+    tree, key = keyed
+    return store.build(key, lambda: tree, mtime=epoch)
+
+
+def recipe_tree(recipe: FilesRecipe, *, epoch: int) -> tuple[FileTree, str] | None:
+    """The files layer's tree (host files read now) and its layer-store key; None when empty."""
     tree = recipe.tree()
     if not len(tree):
         return None
-    key = cache_key(kind="app", tree=tree.digest(), mtime=epoch)
-    return store.build(key, lambda: tree, mtime=epoch)
+    return tree, cache_key(kind="app", tree=tree.digest(), mtime=epoch)

@@ -38,23 +38,25 @@ time granularity could keep the same times), as git does for its index.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import stat
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distill.assembly.host_files import FilesRecipe, recipe_from_json, recipe_layer
+from distill.assembly.host_files import FilesRecipe, recipe_from_json, recipe_layer, recipe_tree
 from distill.debian.freshness import max_age
 from distill.errors import DistillError
 from distill.fsutil import atomic_write_bytes, cache_root
 from distill.layers.fingerprint import code_fingerprint
-from distill.layers.store import LayerStore
+from distill.layers.store import LayerStore, StagedLayer
 from distill.oci.model import Artifact, Image, ImageIndex, Layer, Platform, canonical_json
 
 _FORMAT = 1
@@ -73,6 +75,8 @@ class WarmBuild:
     tag: str
     images: tuple[Image, ...]
     artifact: Artifact
+    pending: PendingLayer | None = None
+    """A changed files layer still to be compressed into the store (see :func:`reuse`)."""
 
 
 def warm_key(*, config_file: Path, archs: Sequence[str] | None, locked: bool,
@@ -113,37 +117,107 @@ def remember(key: str, *, name: str, tag: str, artifact: Artifact, files: FilesR
     atomic_write_bytes(_record_path(key), canonical_json(document))
 
 
-def reuse(key: str, *, now: float | None = None) -> WarmBuild | None:
+def reuse(key: str, *, now: float | None = None, stage: bool = False) -> WarmBuild | None:
     """The recorded build of ``key`` with its files layer made again, or None when there is
-    no usable record (see the module's documentation)."""
+    no usable record (see the module's documentation).
+
+    With ``stage``, a files layer that changed is not compressed yet: the images
+    carry its tar (the same diff_id, so the same configs and image IDs), for
+    sinks that take tars (the engine, docker archives), and the build's
+    ``pending`` compresses it into the store and updates the record: run it
+    while the outputs are written (:func:`committing`).
+    """
     try:
         document = _usable_record(key, now=time.time() if now is None else now)
         if document is None:
             return None
         images = [_image_from_json(item) for item in document["images"]]
         recipe = recipe_from_json(document["files"])
+        epoch = int(document["epoch"])
     except (KeyError, TypeError, ValueError):  # a record edited by hand: build fully
         return None
     seen = signature(recipe)  # before any file is read: a later change shows next time
-    layer: Layer | None = images[0].layers[-1]
+    layer: Layer | StagedLayer | None = images[0].layers[-1]
     if seen != document["files_seen"]:
         try:
-            layer = recipe_layer(recipe, store=_store(), epoch=int(document["epoch"]))
+            layer = _files_layer(recipe, epoch=epoch, stage=stage)
         except DistillError:
             return None  # a full build says what is wrong with the files
     if layer is None:
         return None
-    images = [_with_last_layer(image, layer) for image in images]
-    artifact: Artifact = images[0]
-    if document["index"] is not None:
-        artifact = ImageIndex(tuple(images), annotations=document["index"])
-    built = WarmBuild(name=document["name"], tag=document["tag"], images=tuple(images),
-                      artifact=artifact)
-    if seen != document["files_seen"]:
-        remember(key, name=built.name, tag=built.tag, artifact=artifact, files=recipe,
-                 epoch=int(document["epoch"]), locked=document["locked"],
+
+    def record(final: Layer) -> None:
+        remember(key, name=document["name"], tag=document["tag"],
+                 artifact=_artifact([_with_last_layer(i, final) for i in images], document),
+                 files=recipe, epoch=epoch, locked=document["locked"],
                  made_at=float(document["made_at"]), files_seen=_settled(seen))
-    return built
+
+    staged = layer if isinstance(layer, StagedLayer) else None
+    current = layer.as_layer() if isinstance(layer, StagedLayer) else layer
+    images = [_with_last_layer(image, current) for image in images]
+    if staged is None and seen != document["files_seen"]:
+        record(current)
+    return WarmBuild(name=document["name"], tag=document["tag"], images=tuple(images),
+                     artifact=_artifact(images, document),
+                     pending=PendingLayer(staged, record) if staged else None)
+
+
+def _files_layer(recipe: FilesRecipe, *, epoch: int, stage: bool) -> Layer | StagedLayer | None:
+    if not stage:
+        return recipe_layer(recipe, store=_store(), epoch=epoch)
+    keyed = recipe_tree(recipe, epoch=epoch)
+    if keyed is None:
+        return None
+    tree, layer_key = keyed
+    return _store().stage(layer_key, tree, mtime=epoch)
+
+
+def _artifact(images: list[Image], document: dict[str, Any]) -> Artifact:
+    if document["index"] is None:
+        return images[0]
+    return ImageIndex(tuple(images), annotations=document["index"])
+
+
+@dataclass(frozen=True)
+class PendingLayer:
+    """A changed files layer staged as a tar: :meth:`finish` compresses it into the store
+    and records the build with it."""
+
+    staged: StagedLayer
+    record: Callable[[Layer], None]
+
+    def finish(self) -> None:
+        """Store the layer and update the record (the staged tar is removed either way)."""
+        self.record(_store().commit(self.staged))
+
+
+@contextlib.contextmanager
+def committing(pending: PendingLayer | None) -> Iterator[None]:
+    """Run ``pending.finish()`` in a thread while in the block, and wait for it on leaving.
+
+    Compressing a changed layer then costs no wall-clock time beside the engine's
+    load of its tar. The thread's error is raised after the block's own work (a
+    failure of the block wins, and the staged tar is removed either way).
+    """
+    if pending is None:
+        yield
+        return
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            pending.finish()
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="distill-commit", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _usable_record(key: str, *, now: float) -> dict[str, Any] | None:

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING
 
 from distill.assembly import warm
 from distill.cli.console import ResultRow, print_results, progress_reporter
-from distill.oci.reference import DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, Reference, parse_reference
+from distill.oci.reference import (
+    DOCKER_ARCHIVE,
+    DOCKER_DAEMON,
+    OCI,
+    OCI_ARCHIVE,
+    Reference,
+    parse_reference,
+)
 from distill.transports import write_artifact
 
 if TYPE_CHECKING:
@@ -46,6 +53,7 @@ class BuildRequest:
                              lock_path=self.lock_path)
 
 
+_TAR_SINKS = frozenset({DOCKER_DAEMON, DOCKER_ARCHIVE})
 _MISSED: set[str] = set()
 """Keys found without a usable record in this process (the fast path tried them first)."""
 
@@ -56,12 +64,14 @@ def try_build(request: BuildRequest, *, quiet: bool) -> bool:
     if key is None or key in _MISSED:
         return False
     refs = [parse_reference(text) for text in request.outputs]  # a typo fails before any work
-    built = warm.reuse(key)
+    # Sinks that take tars get a changed layer uncompressed, while it is compressed into the
+    # store beside them (other outputs name the compressed blob in their manifests).
+    built = warm.reuse(key, stage=bool(refs) and all(r.transport in _TAR_SINKS for r in refs))
     if built is None:
         _MISSED.add(key)
         return False
     refs = refs or [parse_reference(f"oci:dist/{built.name}:{built.tag}")]
-    with progress_reporter(not quiet) as progress:
+    with progress_reporter(not quiet) as progress, warm.committing(built.pending):
         for ref in refs:
             write_artifact(built.artifact, _named(ref, name=built.name, tag=built.tag),
                            progress=progress)

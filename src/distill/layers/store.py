@@ -30,11 +30,14 @@ that no longer matches is deleted and its layer rebuilt.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from distill.errors import DistillError, FormatError
 from distill.fsutil import atomic_write_bytes, exclusive_lock, mkstemp_beside
@@ -161,8 +164,13 @@ class LayerStore:
 
     def write_layer(self, tree: FileTree, *, mtime: int, progress: Progress = SILENT) -> Layer:
         """Write ``tree`` as a gzip layer blob in the store, without a cache key."""
+        def feed(writer: GzipHashWriter) -> None:
+            write_tar(tree, writer, mtime=mtime, task=task)
+
+        task = progress.task("writing layer", total=len(tree))
         try:
-            digests = self._write_blob(tree, mtime=mtime, progress=progress)
+            digests = self._write_blob(feed)
+            task.finish()
         except OSError as exc:
             raise DistillError(f"cannot write layer into {self._blobs}: {exc}") from exc
         return Layer(
@@ -171,22 +179,73 @@ class LayerStore:
             path=self.blob_path(digests.digest), media_type=media_types.OCI_LAYER_GZIP,
         )
 
-    def _write_blob(self, tree: FileTree, *, mtime: int, progress: Progress) -> LayerDigests:
+    def stage(self, key: str, tree: FileTree, *, mtime: int) -> Layer | StagedLayer:
+        """The layer for ``key`` from the store, or ``tree``'s tar written uncompressed beside
+        the store, to be compressed into it by :meth:`commit` (meanwhile the staged tar can
+        go to a sink that takes tars, such as the Docker engine)."""
+        hit = self.lookup(key)
+        if hit is not None:
+            return hit
+        staging = self.root / "staged"
+        staging.mkdir(parents=True, exist_ok=True)
+        fd, tar = mkstemp_beside(staging / key)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                hashing = _HashingSink(handle)
+                write_tar(tree, hashing, mtime=mtime)
+        except BaseException:
+            tar.unlink(missing_ok=True)
+            raise
+        return StagedLayer(key=key, tar=tar, diff_id=f"sha256:{hashing.hash.hexdigest()}",
+                           size=hashing.size)
+
+    def commit(self, staged: StagedLayer) -> Layer:
+        """Compress the staged tar into the store under its key; the staged file goes."""
+        try:
+            with exclusive_lock(self._locks / f"{self._key_path(staged.key).stem}.lock"):
+                hit = self.lookup(staged.key)
+                if hit is not None:
+                    return hit
+                layer = self._store_tar(staged)
+                atomic_write_bytes(self._key_path(staged.key), _key_record(layer))
+        except OSError as exc:
+            raise DistillError(f"cannot write layer into {self._blobs}: {exc}") from exc
+        finally:
+            staged.tar.unlink(missing_ok=True)
+        return layer
+
+    def _store_tar(self, staged: StagedLayer) -> Layer:
+        def feed(writer: GzipHashWriter) -> None:
+            with staged.tar.open("rb") as tar:
+                while chunk := tar.read(1 << 20):
+                    writer.write(chunk)
+
+        digests = self._write_blob(feed, diff_id=staged.diff_id)
+        return Layer(
+            digest=digests.digest, size=digests.size, diff_id=digests.diff_id,
+            uncompressed_size=digests.uncompressed_size,
+            path=self.blob_path(digests.digest), media_type=media_types.OCI_LAYER_GZIP,
+        )
+
+    def _write_blob(self, feed: Callable[[GzipHashWriter], None], *,
+                    diff_id: str | None = None) -> LayerDigests:
+        """The gzip blob of what ``feed`` writes, stored by its digest (only when the tar
+        has ``diff_id``, if given)."""
         self._blobs.mkdir(parents=True, exist_ok=True)
         fd, tmp = mkstemp_beside(self._blobs / "layer")
         try:
-            task = progress.task("writing layer", total=len(tree))
             with os.fdopen(fd, "wb") as handle:
                 writer = GzipHashWriter(handle)
-                write_tar(tree, writer, mtime=mtime, task=task)
+                feed(writer)
                 digests = writer.finish()
+                if diff_id is not None and digests.diff_id != diff_id:
+                    raise DistillError("a staged layer changed before it was stored")
                 handle.flush()
                 os.fsync(handle.fileno())
             target = self.blob_path(digests.digest)
             tmp.replace(target)
             _fsync_dir(self._blobs)
             self._record_intact(target, digests.digest)
-            task.finish()
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -196,6 +255,35 @@ class LayerStore:
         if not _KEY.match(key):
             raise FormatError(f"layer cache key {key!r} is not a lowercase hex string")
         return self._keys / f"{key}.json"
+
+
+@dataclass(frozen=True)
+class StagedLayer:
+    """A layer's tar written uncompressed beside the store (see :meth:`LayerStore.stage`)."""
+
+    key: str
+    tar: Path
+    diff_id: str
+    size: int
+
+    def as_layer(self) -> Layer:
+        """The staged tar as an uncompressed layer: same diff_id, so the same image config."""
+        return Layer(digest=self.diff_id, size=self.size, diff_id=self.diff_id,
+                     uncompressed_size=self.size, path=self.tar, media_type=media_types.OCI_LAYER)
+
+
+class _HashingSink:
+    """Writes through to ``out`` while hashing and counting what passes."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        return self._out.write(data)
 
 
 def _key_record(layer: Layer) -> bytes:
