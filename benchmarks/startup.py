@@ -18,6 +18,7 @@ and CPU times say more than wall-clock seconds.
 
 from __future__ import annotations
 
+import io
 import os
 import resource
 import signal
@@ -32,6 +33,9 @@ from pathlib import Path
 import engine
 import goapp
 from common import REPO, BenchError, Context, Section, Stats, need_tools, run
+from distill.oci.model import Image
+from distill.transports import docker_archive
+from distill.transports.docker_daemon import engine_client
 from startup_report import Measured, section
 
 NAME = "startup"
@@ -43,6 +47,7 @@ BUILDKIT_TAG = engine.PREFIX + "startup-hello:buildkit"
 DISTILL_TAG = engine.PREFIX + "startup-hello:distill"
 WATCH_TAG = engine.PREFIX + "startup-hello:watch"
 RUN_TAG = engine.PREFIX + "startup-hello:run"
+ENGINE_ALONE_TAG = engine.PREFIX + "startup-hello:alone"
 DOCKER_PORT, WATCH_PORT = 18961, 18962
 DOCKERFILE = f"""FROM {BASE_TAG}
 COPY hello /app/hello
@@ -74,7 +79,7 @@ def measure(ctx: Context) -> Section:
     (app / "Dockerfile").write_text(DOCKERFILE)
     cache = ctx.work / "cache"
     env = {"DISTILL_CACHE": str(cache)}
-    binaries = goapp.compile_variants(ctx.work / "bins", count=3 * ctx.repeat + 1, log=ctx.log)
+    binaries = goapp.compile_variants(ctx.work / "bins", count=4 * ctx.repeat + 1, log=ctx.log)
     ctx.log("loading distill's static:nonroot into the engine for docker build")
     archive = ctx.work / "static.tar"
     run([*ctx.distill, "-q", "base", "static:nonroot", "-o",
@@ -89,9 +94,11 @@ def measure(ctx: Context) -> Section:
         rebuilds=_rebuilds(ctx, app, binaries[1:1 + ctx.repeat], distill_build, env),
         hash_compress=_hash_compress(binaries[1], repeat=ctx.repeat),
         unchanged=_repeat(ctx, lambda: _timed_cpu(distill_build, env=env)),
-        watch=_watch(ctx, app, binaries[1 + ctx.repeat:], env),
+        watch=_watch(ctx, app, binaries[1 + ctx.repeat:1 + 3 * ctx.repeat], env),
+        engine_alone=_engine_alone(ctx, app, binaries[1 + 3 * ctx.repeat:], env),
     )
-    for tag in (DISTILL_TAG, DOCKER_TAG, BUILDKIT_TAG, WATCH_TAG, RUN_TAG, BASE_TAG):
+    for tag in (DISTILL_TAG, DOCKER_TAG, BUILDKIT_TAG, WATCH_TAG, RUN_TAG, BASE_TAG,
+                ENGINE_ALONE_TAG):
         engine.remove(tag)
     return section(title=TITLE, name=NAME, repeat=ctx.repeat, measured=measured)
 
@@ -119,11 +126,10 @@ def _startup(ctx: Context) -> dict[str, tuple[Stats, Stats]]:
         "distill --version": [*ctx.distill, "--version"],
         "imports of a warm build": [sys.executable, "-c", WARM_IMPORTS],
         "imports of a full build": [sys.executable, "-c", FULL_IMPORTS],
-        # The largest parts of a warm build's imports, each alone (they share stdlib modules).
-        "click alone": [sys.executable, "-c", "import click"],
-        "http.client alone (the engine client)": [sys.executable, "-c", "import http.client"],
-        "platformdirs alone (the default cache folder)": [sys.executable, "-c",
-                                                          "import platformdirs"],
+        # What the warm path no longer loads, each alone (they share stdlib modules).
+        "click alone (not on the warm path)": [sys.executable, "-c", "import click"],
+        "http.client alone (not on the warm path)": [sys.executable, "-c",
+                                                     "import http.client"],
     }
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(ctx.repeat):
@@ -140,9 +146,9 @@ def _rebuilds(ctx: Context, app: Path, binaries: Sequence[Path], distill_build: 
         "docker build (legacy builder)": (["docker", "build", "-q", "-t", DOCKER_TAG, str(app)],
                                           {"DOCKER_BUILDKIT": "0"}, DOCKER_TAG),
         "distill build": (list(distill_build), env, DISTILL_TAG),
-        "distill build -o oci: (no engine)": (
-            [*distill_build[:-2], "-o", f"oci:{app.parent / 'oci'}:hello"],
-            {"DISTILL_CACHE": str(app.parent / "cache-oci")}, ""),
+        "distill build -o docker-archive: (no engine)": (
+            [*distill_build[:-2], "-o", f"docker-archive:{app.parent / 'hello.tar'}:hello:1"],
+            {"DISTILL_CACHE": str(app.parent / "cache-archive")}, ""),
     }
     if engine.has_buildx():
         contenders["docker build (BuildKit)"] = (
@@ -165,6 +171,63 @@ def _rebuilds(ctx: Context, app: Path, binaries: Sequence[Path], distill_build: 
             cpus[name].append(cpu)
             engine.remove_if_untagged(before)
     return {name: (Stats(tuple(walls[name])), Stats(tuple(cpus[name]))) for name in contenders}
+
+
+def _engine_alone(ctx: Context, app: Path, binaries: Sequence[Path],
+                  env: Mapping[str, str]) -> dict[str, Stats]:
+    """Wall-clock seconds of the engine's own ``POST /images/load`` of what a rebuild sends
+    (the image with every layer but the new one left out), timed in this process: no
+    interpreter start, no imports, the archive already in memory. Beside it the same load
+    with nothing new (the config alone) and with a new one-file layer."""
+    tiny = ctx.work / "tiny"
+    tiny.mkdir()
+    (tiny / "distill.yaml").write_text(CONFIG.replace("./hello", "./small"))
+    times: dict[str, list[float]] = {"the new binary's layer": [], "a new one-file layer": [],
+                                     "no new layer (the config alone)": []}
+    for number, binary in enumerate(binaries):
+        ctx.log(f"the engine alone {number + 1}/{len(binaries)}")
+        goapp.install(binary, app)
+        (tiny / "small").write_text(f"{binary.name}\n")
+        for label, folder in (("the new binary's layer", app), ("a new one-file layer", tiny)):
+            image = _built_image(ctx, folder, env)
+            times[label].append(_load(_archive(image, omit=len(image.layers) - 1)))
+            engine.remove(ENGINE_ALONE_TAG)
+            if label == "the new binary's layer":
+                run(["docker", "load", "-i", str(ctx.work / "alone.tar")])  # every layer now
+                times["no new layer (the config alone)"].append(
+                    _load(_archive(image, omit=len(image.layers))))
+                engine.remove(ENGINE_ALONE_TAG)
+    return {name: Stats(tuple(value)) for name, value in times.items()}
+
+
+def _built_image(ctx: Context, folder: Path, env: Mapping[str, str]) -> Image:
+    """The image distill builds from ``folder`` (read back from a docker archive)."""
+    archive = ctx.work / "alone.tar"
+    run([*ctx.distill, "-q", "build", "-f", str(folder / "distill.yaml"), "-o",
+         f"docker-archive:{archive}:{ENGINE_ALONE_TAG}"], env=env)
+    unpacked = ctx.work / "alone"
+    return docker_archive.read(archive, unpacked, name=None)
+
+
+def _archive(image: Image, *, omit: int) -> bytes:
+    buffer = io.BytesIO()
+    docker_archive.write_members(
+        docker_archive.members(image, names=[ENGINE_ALONE_TAG], omit_layers=omit), buffer)
+    return buffer.getvalue()
+
+
+def _load(body: bytes) -> float:
+    with engine_client() as client:
+        client.get("/_ping")  # the connection is open before the clock starts
+        start = time.perf_counter()
+        with client.stream("POST", "/images/load", params={"quiet": "1"},
+                           headers={"Content-Type": "application/x-tar"},
+                           body=[body]) as response:
+            answer = response.read()
+        took = time.perf_counter() - start
+    if response.status != 200 or b"error" in answer:
+        raise BenchError(f"the engine refused the archive: {answer[:200]!r}")
+    return took
 
 
 def _hash_compress(binary: Path, *, repeat: int) -> Stats:

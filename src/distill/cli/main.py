@@ -13,7 +13,6 @@ import errno
 import os
 import signal
 import sys
-import traceback
 from collections.abc import Sequence
 from types import FrameType
 
@@ -45,24 +44,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcome = invoke(args, debug=debug)
     except KeyboardInterrupt:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         return fail(INTERRUPTED, EXIT_INTERRUPTED)
     except DistillError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         return fail(user_message(exc), EXIT_ERROR)
     except OSError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         if exc.errno == errno.ENOSPC:
             return fail(f"disk full: {exc.filename or 'while writing'}", EXIT_ERROR)
         where = f"{exc.filename}: " if exc.filename else ""
         return fail(f"{where}{exc.strerror or exc}", EXIT_ERROR)
     except Exception as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         return fail(f"internal error: {exc!r} (run with --debug for the traceback)", EXIT_ERROR)
     return outcome if outcome is not None else EXIT_OK
+
+
+def _print_traceback() -> None:
+    import traceback  # with linecache and textwrap: only for --debug
+
+    traceback.print_exc()
 
 
 def run() -> None:
