@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from distill import __version__
 from distill.cli import fast
 from distill.cli.fast import BUILD, Grammar
 
@@ -52,7 +53,7 @@ def test_an_empty_grammar_takes_only_no_arguments() -> None:
 
 
 @pytest.mark.parametrize("args", [
-    [], ["-q"], ["--version"], ["--help"], ["base", "static"], ["-x", "build"],
+    [], ["-q"], ["--version", "build"], ["--help"], ["base", "static"], ["-x", "build"],
     ["build", "--arch", ","],  # click says what is wrong with an empty list
     ["build", "-o", "nowhere:x"],  # click's path reports the bad reference
     ["build", "-o", "oci:dist/x:1"],  # a layout gets referrers: always a full build
@@ -86,3 +87,13 @@ def test_the_fast_path_and_click_fail_alike_on_a_bad_reference(tmp_path: Path) -
         env={**os.environ, "DISTILL_CACHE": str(tmp_path / "cache")})
     assert json.loads(run.stdout.splitlines()[-1]) == [1, True]
     assert run.stderr.startswith("error: ") and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_the_version_is_printed_as_click_prints_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from distill.cli.app import cli
+
+    assert fast.run(["--version"]) == 0
+    ours = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(args=["--version"], prog_name="distill")
+    assert capsys.readouterr().out == ours == f"distill, version {__version__}\n"

@@ -12,6 +12,7 @@ so the two never disagree about what an argument means or how it fails.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,11 @@ def run(args: Sequence[str]) -> int | None:
         position += 1
     if position == len(args):
         return None
+    if args[position:] == ["--version"]:  # as click's version_option prints it
+        from distill import __version__
+
+        sys.stdout.write(f"distill, version {__version__}\n")
+        return 0
     command = _COMMANDS.get(args[position])
     if command is None:
         return None
