@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,12 @@ def test_nothing_pending_is_a_plain_block() -> None:
     with committing(None):
         pass
 
+
+
+def test_the_staged_tar_outlives_the_commit_until_the_block_ends(tmp_path: Path) -> None:
+    pending = _pending(tmp_path, None, [])
+    pending.staged.tar.write_bytes(b"tar")
+    with committing(pending):
+        time.sleep(0.05)  # the commit has finished meanwhile
+        assert pending.staged.tar.read_bytes() == b"tar"  # a sink opening it late still can
+    assert not pending.staged.tar.exists()

@@ -187,7 +187,7 @@ class PendingLayer:
     record: Callable[[Layer], None]
 
     def finish(self) -> None:
-        """Store the layer and update the record (the staged tar is removed either way)."""
+        """Store the layer and update the record."""
         self.record(_store().commit(self.staged))
 
 
@@ -197,7 +197,7 @@ def committing(pending: PendingLayer | None) -> Iterator[None]:
 
     Compressing a changed layer then costs no wall-clock time beside the engine's
     load of its tar. The thread's error is raised after the block's own work (a
-    failure of the block wins, and the staged tar is removed either way).
+    failure of the block wins); the staged tar is removed after both.
     """
     if pending is None:
         yield
@@ -216,6 +216,7 @@ def committing(pending: PendingLayer | None) -> Iterator[None]:
         yield
     finally:
         thread.join()
+        pending.staged.discard()  # only now: the block's sinks read it
     if failure:
         raise failure[0]
 

@@ -20,8 +20,7 @@ def code_fingerprint() -> str:
     digest = hashlib.sha256()
     for relative in sorted(_sources(str(root), "")):
         digest.update(relative.encode() + b"\0")
-        with open(os.path.join(root, relative), "rb") as source:
-            digest.update(source.read())
+        digest.update((root / relative).read_bytes())
     return digest.hexdigest()
 
 

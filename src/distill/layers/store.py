@@ -200,7 +200,8 @@ class LayerStore:
                            size=hashing.size)
 
     def commit(self, staged: StagedLayer) -> Layer:
-        """Compress the staged tar into the store under its key; the staged file goes."""
+        """Compress the staged tar into the store under its key (the tar stays for its
+        readers: :meth:`StagedLayer.discard` removes it)."""
         try:
             with exclusive_lock(self._locks / f"{self._key_path(staged.key).stem}.lock"):
                 hit = self.lookup(staged.key)
@@ -210,8 +211,6 @@ class LayerStore:
                 atomic_write_bytes(self._key_path(staged.key), _key_record(layer))
         except OSError as exc:
             raise DistillError(f"cannot write layer into {self._blobs}: {exc}") from exc
-        finally:
-            staged.tar.unlink(missing_ok=True)
         return layer
 
     def _store_tar(self, staged: StagedLayer) -> Layer:
@@ -265,6 +264,10 @@ class StagedLayer:
     tar: Path
     diff_id: str
     size: int
+
+    def discard(self) -> None:
+        """Remove the staged tar."""
+        self.tar.unlink(missing_ok=True)
 
     def as_layer(self) -> Layer:
         """The staged tar as an uncompressed layer: same diff_id, so the same image config."""
