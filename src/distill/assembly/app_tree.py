@@ -7,10 +7,10 @@ The configuration is turned into a :class:`~distill.assembly.host_files.FilesRec
 from __future__ import annotations
 
 from distill.assembly.accounts import AccountPlan, add_account_files
-from distill.assembly.host_files import FilesRecipe, HostCopy, RecordingTree
+from distill.assembly.host_files import FilesRecipe, HostCopy
 from distill.config import Config, PathEntry
 from distill.errors import ConfigError
-from distill.rootfs.tree import FileTree
+from distill.rootfs.tree import FileTree, RecordingTree
 
 
 def app_tree(config: Config) -> FileTree:

@@ -11,7 +11,6 @@ neither the configuration nor pydantic to re-read changed files.
 
 from __future__ import annotations
 
-import base64
 import os
 import posixpath
 import stat
@@ -23,7 +22,7 @@ from distill.errors import ConfigError
 from distill.layers.fingerprint import cache_key
 from distill.layers.store import LayerStore
 from distill.oci.model import Layer
-from distill.rootfs.tree import Entry, FileTree, Kind
+from distill.rootfs.tree import Entry, FileTree, entry_from_json
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,7 @@ class FilesRecipe:
         return {
             "copies": [{"src": str(c.src), "dst": c.dst, "mode": c.mode, "uid": c.uid,
                         "gid": c.gid} for c in self.copies],
-            "entries": [{"path": e.path, "kind": e.kind.value, "mode": e.mode, "uid": e.uid,
-                         "gid": e.gid, "data": base64.b64encode(e.data).decode(),
-                         "target": e.target} for e in self.entries],
+            "entries": [entry.to_json() for entry in self.entries],
         }
 
 
@@ -70,23 +67,8 @@ def recipe_from_json(document: dict[str, Any]) -> FilesRecipe:
     return FilesRecipe(
         copies=tuple(HostCopy(src=Path(c["src"]), dst=c["dst"], mode=c["mode"], uid=c["uid"],
                               gid=c["gid"]) for c in document["copies"]),
-        entries=tuple(Entry(e["path"], Kind(e["kind"]), e["mode"], e["uid"], e["gid"],
-                            data=base64.b64decode(e["data"]), target=e["target"])
-                      for e in document["entries"]),
+        entries=tuple(entry_from_json(item) for item in document["entries"]),
     )
-
-
-class RecordingTree(FileTree):
-    """A tree that remembers every entry added to it, in order (a recipe's ``entries``)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.added: list[Entry] = []
-
-    def add(self, entry: Entry) -> Entry:
-        added = super().add(entry)
-        self.added.append(added)
-        return added
 
 
 def add_copy(tree: FileTree, copy: HostCopy, *, where: str) -> None:

@@ -98,6 +98,9 @@ class BuildResult:
     tarballs, jars), for the provenance."""
     native: tuple[NativeNeed, ...] = ()
     """The packages added for the app's native files, and for which file and library."""
+    app_layers: Mapping[str, tuple[AppLayer, ...]] = field(default_factory=dict)
+    """Each architecture's packager layers (a Python project's with the recipe a warm
+    rebuild remakes it from)."""
 
 
 def source_date_epoch() -> int:
@@ -170,7 +173,7 @@ def build(
                        files=recipe, reusable=recipe is not None and _reusable(config),
                        resolved={arch: tuple(r for layer in layers for r in layer.resolved)
                                  for arch, layers in app_layers.items()},
-                       native=tuple(notes))
+                       native=tuple(notes), app_layers=app_layers)
 
 
 def _reusable(config: Config) -> bool:

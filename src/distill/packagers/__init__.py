@@ -14,14 +14,19 @@ import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from distill.config import Config
-from distill.debian.sources import Source
 from distill.errors import ConfigError
-from distill.layers.store import LayerStore
-from distill.oci.model import Layer
 from distill.progress import SILENT, Progress
+
+if TYPE_CHECKING:
+    # Types only: a warm rebuild of a Python project's layer (packagers.python_source)
+    # must not import the configuration model (pydantic) or the Debian sources.
+    from distill.config import Config
+    from distill.debian.sources import Source
+    from distill.layers.store import LayerStore
+    from distill.oci.model import Layer
+    from distill.packagers.python_source import ProjectRecipe
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,9 @@ class AppLayer:
     created_by: str
     resolved: tuple[Resolved, ...] = ()
     """The third-party artifacts in the layer."""
+    recipe: ProjectRecipe | None = None
+    """How a warm rebuild makes this layer again without the configuration (a Python
+    project's own layer); None when only a full build makes it."""
 
 
 class Step(Protocol):

@@ -33,7 +33,7 @@ from distill.packagers.python_bytecode import Runtime, add_app_bytecode
 from distill.packagers.python_install import PREFIX, install_wheel, site_dir
 from distill.packagers.python_native import wheels_native_files
 from distill.packagers.python_project import Project, read_project
-from distill.packagers.python_source import add_project_metadata, project_files
+from distill.packagers.python_source import project_layer, project_recipe
 from distill.packagers.python_wheels import Target, Wheel, resolve_wheels
 from distill.progress import Progress
 from distill.rootfs.tree import FileTree
@@ -154,19 +154,11 @@ def resolved_wheel(wheel: Wheel) -> Resolved:
 
 def _project_layer(project: Project, dst: str, runtime: Runtime,
                    context: LayerContext) -> AppLayer:
-    tree = project_files(project, dst=dst)
-    add_project_metadata(tree, project, dst=dst, python=runtime.python)
-    key = cache_key(kind="python-app", tree=tree.digest(), python=runtime.python,
-                    compiler=runtime.key(), mtime=context.epoch)
-
-    def make_tree() -> FileTree:
-        add_app_bytecode(tree, runtime=runtime, under=dst)
-        return tree
-
-    layer = context.store.build(key, make_tree, mtime=context.epoch, progress=context.progress)
+    recipe = project_recipe(project, dst=dst, runtime=runtime, epoch=context.epoch)
+    layer = project_layer(recipe, store=context.store, progress=context.progress)
     return AppLayer(layer=layer, created_by=f"distill python project {project.name} "
                                             f"{project.version} in {dst} "
-                                            f"({runtime.note()})")
+                                            f"({runtime.note()})", recipe=recipe)
 
 
 STEP = PythonStep()

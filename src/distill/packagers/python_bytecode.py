@@ -13,13 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from distill.config.python_settings import Bytecode
-from distill.flavors.flavor_tree import lower_tree
 from distill.layers.fingerprint import cache_key
 from distill.rootfs.python_bytecode import compile_tree
-from distill.rootfs.python_runtime import interpreter_in, runtime_folder
+from distill.rootfs.python_runtime import interpreter_in, is_complete, runtime_folder
 from distill.rootfs.tree import FileTree
+
+if TYPE_CHECKING:  # a warm rebuild compiles without the configuration model (pydantic)
+    from distill.config.python_settings import Bytecode
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,13 +51,42 @@ class Runtime:
             return "no bytecode (python: {bytecode: sources})"
         return f"bytecode by the image's Python {self.python}"
 
+    @property
+    def folder(self) -> Path:
+        """Where the interpreter is unpacked in the cache."""
+        return self.cache / "python-runtimes" / cache_key(debs=sorted(self.debs), arch=self.arch)
+
+    def unpacked(self) -> bool:
+        """Whether :attr:`folder` holds the whole interpreter already."""
+        return is_complete(self.folder)
+
+    def to_json(self) -> dict[str, Any]:
+        """The runtime as a JSON object (see :func:`runtime_from_json`)."""
+        return {"python": self.python, "arch": self.arch, "cache": str(self.cache),
+                "debs": {sha: str(path) for sha, path in sorted(self.debs.items())},
+                "bytecode": self.bytecode}
+
+
+def runtime_from_json(document: dict[str, Any]) -> Runtime:
+    """The runtime :meth:`Runtime.to_json` wrote."""
+    return Runtime(python=document["python"], arch=document["arch"],
+                   cache=Path(document["cache"]),
+                   debs={sha: Path(path) for sha, path in document["debs"].items()},
+                   bytecode=document["bytecode"])
+
 
 def add_app_bytecode(tree: FileTree, *, runtime: Runtime, under: str) -> int:
     """Add pycs beside every ``.py`` below ``under``; how many (0 when not compiling)."""
     if not runtime.compiles:
         return 0
-    folder = runtime.cache / "python-runtimes" / cache_key(debs=sorted(runtime.debs),
-                                                           arch=runtime.arch)
-    root = runtime_folder(folder, lambda: lower_tree(sorted(runtime.debs.values())))
+    root = runtime_folder(runtime.folder, lambda: _runtime_tree(runtime))
     interpreter = interpreter_in(root, python=runtime.python, arch=runtime.arch)
     return compile_tree(tree, interpreter=interpreter, bytecode="both", under=under)
+
+
+def _runtime_tree(runtime: Runtime) -> FileTree:
+    # imported here: unpacking .debs needs the flavors and python-debian, which a warm
+    # rebuild with the runtime already in the cache does not load
+    from distill.flavors.flavor_tree import lower_tree
+
+    return lower_tree(sorted(runtime.debs.values()))

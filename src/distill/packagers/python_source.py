@@ -7,16 +7,28 @@ a ``.pth`` file in dist-packages puts its import root on ``sys.path``, and
 when ``pyproject.toml`` has a ``[project]`` table a dist-info (METADATA,
 entry_points.txt, RECORD) and its console scripts are written, so
 ``importlib.metadata`` sees the project as it sees its dependencies.
+
+The layer is made from a :class:`ProjectRecipe`, plain data with no reference
+to the configuration model: the project's folder (read when the tree is made),
+the metadata entries in order, and the interpreter that compiles the pycs. A
+full build and a warm rebuild (:mod:`distill.assembly.warm_python`) both make
+the layer from it, so the two give the same bytes by construction.
 """
 
 from __future__ import annotations
 
 import posixpath
 import stat
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from distill.errors import ConfigError
+from distill.layers.fingerprint import cache_key
+from distill.layers.store import LayerStore
+from distill.oci.model import Layer
 from distill.packagers.project_ignore import project_entries
+from distill.packagers.python_bytecode import Runtime, add_app_bytecode, runtime_from_json
 from distill.packagers.python_install import (
     INSTALLER,
     Installed,
@@ -25,24 +37,88 @@ from distill.packagers.python_install import (
     site_dir,
 )
 from distill.packagers.python_project import Project
-from distill.rootfs.tree import FileTree
+from distill.progress import SILENT, Progress
+from distill.rootfs.tree import Entry, FileTree, RecordingTree, entry_from_json
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectRecipe:
+    """The project layer's inputs: the folder, the metadata entries, the compiler."""
+
+    root: Path
+    import_root: str
+    """``src`` or ``.`` (see :attr:`Project.import_root`)."""
+    dst: str
+    metadata: tuple[Entry, ...]
+    """What :func:`add_project_metadata` adds, in order."""
+    runtime: Runtime
+    epoch: int
+    """SOURCE_DATE_EPOCH: the mtime of every entry."""
+
+    def tree(self) -> FileTree:
+        """The layer's tree before its pycs; the project's files are read now."""
+        tree = _folder_files(self.root, import_root=self.import_root, dst=self.dst)
+        for entry in self.metadata:
+            tree.add(entry)
+        return tree
+
+    def to_json(self) -> dict[str, Any]:
+        """The recipe as a JSON object (see :func:`recipe_from_json`)."""
+        return {"root": str(self.root), "import_root": self.import_root, "dst": self.dst,
+                "metadata": [entry.to_json() for entry in self.metadata],
+                "runtime": self.runtime.to_json(), "epoch": self.epoch}
+
+
+def recipe_from_json(document: dict[str, Any]) -> ProjectRecipe:
+    """The recipe :meth:`ProjectRecipe.to_json` wrote."""
+    return ProjectRecipe(root=Path(document["root"]), import_root=document["import_root"],
+                         dst=document["dst"],
+                         metadata=tuple(entry_from_json(e) for e in document["metadata"]),
+                         runtime=runtime_from_json(document["runtime"]),
+                         epoch=int(document["epoch"]))
+
+
+def project_recipe(project: Project, *, dst: str, runtime: Runtime, epoch: int) -> ProjectRecipe:
+    """The recipe of ``project``'s layer under ``dst``."""
+    metadata = RecordingTree()
+    add_project_metadata(metadata, project, dst=dst, python=runtime.python)
+    return ProjectRecipe(root=project.root, import_root=project.import_root, dst=dst,
+                         metadata=tuple(metadata.added), runtime=runtime, epoch=epoch)
+
+
+def project_layer(recipe: ProjectRecipe, *, store: LayerStore,
+                  progress: Progress = SILENT) -> Layer:
+    """The layer ``recipe`` makes, cached by its tree's digest (before the pycs) and the
+    compiler, so an unchanged project is not compiled again."""
+    tree = recipe.tree()
+    runtime = recipe.runtime
+    key = cache_key(kind="python-app", tree=tree.digest(), python=runtime.python,
+                    compiler=runtime.key(), mtime=recipe.epoch)
+
+    def make_tree() -> FileTree:
+        add_app_bytecode(tree, runtime=runtime, under=recipe.dst)
+        return tree
+
+    return store.build(key, make_tree, mtime=recipe.epoch, progress=progress)
 
 
 def project_files(project: Project, *, dst: str) -> FileTree:
-    """The project folder's files under ``dst`` (root-owned, read-only to others).
+    """The project folder's files under ``dst`` (root-owned, read-only to others)."""
+    return _folder_files(project.root, import_root=project.import_root, dst=dst)
 
-    What is left out (VCS folders, caches, virtual environments, the project's
-    own build output, what its .gitignore and .dockerignore exclude) is decided
-    by :func:`~distill.packagers.project_ignore.project_entries`.
-    """
+
+def _folder_files(root: Path, *, import_root: str, dst: str) -> FileTree:
+    """What is left out (VCS folders, caches, virtual environments, the project's own
+    build output, what its .gitignore and .dockerignore exclude) is decided by
+    :func:`~distill.packagers.project_ignore.project_entries`."""
     tree = FileTree()
     tree.add_dir(dst)
-    for entry in project_entries(project.root, import_root=project.import_root):
+    for entry in project_entries(root, import_root=import_root):
         path = posixpath.join(dst, entry.relative)
         if entry.is_dir:
             tree.add_dir(path)
         else:
-            _add_file(tree, project.root / entry.relative, path)
+            _add_file(tree, root / entry.relative, path)
     return tree
 
 

@@ -19,12 +19,14 @@ import posixpath
 import struct
 import subprocess
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from distill.config.python_settings import Bytecode
 from distill.errors import DistillError
-from distill.rootfs.packages import STATUS_DIR
 from distill.rootfs.python_runtime import ImageInterpreter
 from distill.rootfs.tree import Entry, FileTree, Kind
+
+if TYPE_CHECKING:  # the configuration model (pydantic) is not needed to compile an app
+    from distill.config.python_settings import Bytecode
 
 DRIVER = r"""
 import importlib.util, marshal, struct, sys
@@ -148,6 +150,8 @@ def forget_md5sums(tree: FileTree, removed: set[str]) -> None:
     """Drop the lines of ``removed`` files from every ``status.d/*.md5sums`` in ``tree``."""
     if not removed:
         return
+    from distill.rootfs.packages import STATUS_DIR  # python-debian: not for an app's pycs
+
     for entry in tree:
         if not (entry.kind is Kind.FILE and entry.path.startswith(STATUS_DIR + "/")
                 and entry.path.endswith(".md5sums")):

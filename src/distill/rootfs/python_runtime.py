@@ -63,10 +63,15 @@ def interpreter_in(root: Path, *, python: str, arch: str) -> ImageInterpreter:
     return _interpreter(root, python=python, arch=arch, runner=runner)
 
 
+def is_complete(folder: Path) -> bool:
+    """Whether :func:`runtime_folder` has written ``folder`` completely."""
+    return (folder / _COMPLETE).exists()
+
+
 def runtime_folder(folder: Path, make_tree: Callable[[], FileTree]) -> Path:
     """``folder`` holding the files of ``make_tree()``, written once: into a
     temporary folder renamed into place, so a folder seen is always complete."""
-    if (folder / _COMPLETE).exists():
+    if is_complete(folder):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -80,7 +85,7 @@ def runtime_folder(folder: Path, make_tree: Callable[[], FileTree]) -> Path:
         try:
             scratch.rename(folder)
         except OSError:  # another build wrote it first
-            if not (folder / _COMPLETE).exists():
+            if not is_complete(folder):
                 raise
     except OSError as exc:
         raise DistillError(f"cannot write the image's Python into {folder}: {exc}") from exc

@@ -8,11 +8,13 @@ order layers are written in.
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from distill.errors import FormatError
 
@@ -49,6 +51,19 @@ class Entry:
     def size(self) -> int:
         """Size in bytes of a file's contents; 0 for anything else."""
         return len(self.data) if self.kind is Kind.FILE else 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as a JSON object (see :func:`entry_from_json`)."""
+        return {"path": self.path, "kind": self.kind.value, "mode": self.mode, "uid": self.uid,
+                "gid": self.gid, "data": base64.b64encode(self.data).decode(),
+                "target": self.target}
+
+
+def entry_from_json(document: dict[str, Any]) -> Entry:
+    """The entry :meth:`Entry.to_json` wrote."""
+    return Entry(document["path"], Kind(document["kind"]), document["mode"], document["uid"],
+                 document["gid"], data=base64.b64decode(document["data"]),
+                 target=document["target"])
 
 
 def normalize(path: str) -> str:
@@ -186,3 +201,16 @@ class FileTree:
             parent = posixpath.dirname(parent)
         for folder in reversed(missing):
             self._entries[folder] = Entry(folder, Kind.DIR, 0o755)
+
+
+class RecordingTree(FileTree):
+    """A tree that remembers every entry added to it, in order (what a recipe replays)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.added: list[Entry] = []
+
+    def add(self, entry: Entry) -> Entry:
+        added = super().add(entry)
+        self.added.append(added)
+        return added
