@@ -23,7 +23,7 @@ def _pending(tmp_path: Path, finish_error: BaseException | None,
                 raise finish_error
             recorded.append("finished")
 
-    return Pending(staged, lambda layer: None)
+    return Pending((staged,), lambda layers: None)
 
 
 def test_the_pending_layer_is_finished_by_the_end_of_the_block(tmp_path: Path) -> None:
@@ -54,8 +54,9 @@ def test_nothing_pending_is_a_plain_block() -> None:
 
 def test_the_staged_tar_outlives_the_commit_until_the_block_ends(tmp_path: Path) -> None:
     pending = _pending(tmp_path, None, [])
-    pending.staged.tar.write_bytes(b"tar")
+    tar = pending.staged[0].tar
+    tar.write_bytes(b"tar")
     with committing(pending):
         time.sleep(0.05)  # the commit has finished meanwhile
-        assert pending.staged.tar.read_bytes() == b"tar"  # a sink opening it late still can
-    assert not pending.staged.tar.exists()
+        assert tar.read_bytes() == b"tar"  # a sink opening it late still can
+    assert not tar.exists()

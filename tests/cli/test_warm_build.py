@@ -10,23 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
 import pytest
 
-HEAVY = ("pydantic", "httpx", "distill.debian.resolver", "distill.config.schema", "yaml",
-         "rich", "distill.assembly.pipeline", "distill.sbom", "click", "http.client", "email",
-         "ssl", "urllib.request")
-"""What a warm build of an unchanged configuration must not import."""
-
-WRAPPER = """
-import json, sys
-from distill.cli.main import main
-code = main(sys.argv[1:])
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
-"""
+from support.warm_runs import WRAPPER, archive_image_id, heavy
 
 CONFIG = """\
 name: warm
@@ -68,15 +57,7 @@ def _build(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple
     run = _run(config, *args, env=env)
     report = json.loads(run.stdout.splitlines()[-1])
     assert report["code"] == 0, run.stderr
-    with tarfile.open(config.parent / "out.tar") as archive:
-        member = archive.extractfile("manifest.json")
-        assert member is not None
-        manifest = json.loads(member.read())
-    return str(manifest[0]["Config"]), set(report["modules"])
-
-
-def _heavy(modules: set[str]) -> list[str]:
-    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+    return archive_image_id(config.parent / "out.tar"), set(report["modules"])
 
 
 def test_a_warm_build_of_an_unchanged_config_imports_nothing_heavy(tmp_path: Path) -> None:
@@ -85,7 +66,7 @@ def test_a_warm_build_of_an_unchanged_config_imports_nothing_heavy(tmp_path: Pat
     again, warm_modules = _build(config)
     assert again == first
     assert "pydantic" in cold_modules  # the first build validated the configuration
-    assert _heavy(warm_modules) == []
+    assert heavy(warm_modules) == []
 
 
 def test_a_changed_file_gives_the_digest_of_a_full_build(tmp_path: Path) -> None:
@@ -96,7 +77,7 @@ def test_a_changed_file_gives_the_digest_of_a_full_build(tmp_path: Path) -> None
     warm, modules = _build(config)
     full, full_modules = _build(config, "--refresh")
     assert warm != before and warm == full
-    assert _heavy(modules) == [] and "pydantic" in full_modules
+    assert heavy(modules) == [] and "pydantic" in full_modules
 
 
 def test_a_changed_config_is_validated_again(tmp_path: Path) -> None:
@@ -189,7 +170,7 @@ def test_a_locked_build_needs_no_index_so_its_record_does_not_age(
     again, modules = _build(config, "--locked", env=shared)
     unlocked, unlocked_modules = _build(config, env=shared)
     assert again == first == unlocked
-    assert _heavy(modules) == []
+    assert heavy(modules) == []
     assert "distill.debian.resolver" in unlocked_modules  # max age 0: always resolved again
     (tmp_path / "distill.lock").write_text((tmp_path / "distill.lock").read_text() + "\n")
     _, relocked_modules = _build(config, "--locked", env=shared)
@@ -219,7 +200,7 @@ def test_a_changed_layer_goes_out_as_a_tar_and_into_the_store_compressed(tmp_pat
     _build(config)
     (tmp_path / "hello.txt").write_text("hello again\n")
     warm, modules = _build(config)
-    assert _heavy(modules) == []
+    assert heavy(modules) == []
     cache = tmp_path / "cache"
     assert list((cache / "layers" / "staged").iterdir()) == []
     (record,) = (cache / "builds").glob("*.json")

@@ -11,6 +11,7 @@ key covers, how long a resolution is reused) is in :mod:`distill.assembly.warm`.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,7 +71,14 @@ def try_build(request: BuildRequest, *, quiet: bool) -> bool:
     if built is None:
         _MISSED.add(key)
         return False
-    refs = refs or [parse_reference(f"oci:dist/{built.name}:{built.tag}")]
+    write_built(built, refs or [parse_reference(f"oci:dist/{built.name}:{built.tag}")],
+                quiet=quiet)
+    return True
+
+
+def write_built(built: warm.WarmBuild, refs: Sequence[Reference], *, quiet: bool) -> None:
+    """Write a reused build to ``refs`` (compressing its staged layers meanwhile) and report
+    it as a full build would."""
     with progress_reporter(not quiet) as progress, warm.committing(built.pending):
         for ref in refs:
             write_artifact(built.artifact, _named(ref, name=built.name, tag=built.tag),
@@ -81,7 +89,8 @@ def try_build(request: BuildRequest, *, quiet: bool) -> bool:
                       digest=image.digest, compressed=image.compressed_size,
                       uncompressed=image.uncompressed_size)
             for image in built.images])
-    return True
+        for line in built.notes:
+            sys.stdout.write(line + "\n")
 
 
 def remember(request: BuildRequest, key: str | None, result: BuildResult, *,
