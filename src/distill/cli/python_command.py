@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from distill.cli.commands import build_or_watch
-from distill.config import Config, parse_config
-from distill.packagers.python_project import normalize_name, read_project
+from distill.cli import warm_python
+from distill.cli.warm_python import PythonRequest
 
 if TYPE_CHECKING:
     from distill.cli.watch_command import Inputs
+    from distill.config import Config
 
 
-def python_config(
-    *, project: Path, name: str | None, release: str, archs: tuple[str, ...] | None,
-    variant: str, script: str | None, module: str | None,
-) -> Config:
+def python_config(request: PythonRequest) -> Config:
     """The configuration ``distill python`` builds (the image is named after the project)."""
-    app: dict[str, object] = {"type": "python", "path": str(project.absolute())}
-    if script:
-        app["script"] = script
-    if module:
-        app["module"] = module
-    document: dict[str, object] = {
-        "name": name or normalize_name(read_project(project).name),
-        "release": release, "base": "python3", "variant": variant, "app": app,
-    }
-    if archs:
-        document["archs"] = list(archs)
+    from distill.config import parse_config
+    from distill.packagers.python_project import normalize_name, read_project
+
+    document = request.document()
+    if "name" not in document:
+        document["name"] = normalize_name(read_project(request.project).name)
     return parse_config(document, source="distill python", base_dir=Path.cwd())
 
 
@@ -58,16 +51,31 @@ def python(ctx: click.Context, project: Path, outputs: tuple[str, ...], archs: s
            module: str | None, watching: bool, run_container: bool,
            docker_args: tuple[str, ...]) -> None:
     """Package the Python project in PATH (pyproject.toml or requirements.txt) on python3."""
-    def make_config() -> Config:
-        return python_config(
-            project=project, name=name, release=release, variant=variant, script=script,
-            module=module,
-            archs=tuple(a.strip() for a in archs.split(",") if a.strip()) if archs else None,
-        )
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    request = PythonRequest(
+        project=project, outputs=outputs, release=release, name=name, variant=variant,
+        script=script, module=module,
+        archs=tuple(a.strip() for a in archs.split(",") if a.strip()) if archs else None,
+    )
+    if not (watching or run_container or docker_args):
+        build(request, quiet=quiet)
+        return
+    from distill.cli.commands import build_or_watch
 
-    build_or_watch(make_config, outputs=outputs, quiet=bool(ctx.obj and ctx.obj.get("quiet")),
+    build_or_watch(lambda: python_config(request), outputs=outputs, quiet=quiet,
                    watching=watching, run_container=run_container, docker_args=docker_args,
                    inputs=lambda: project_inputs(project))
+
+
+def build(request: PythonRequest, *, quiet: bool) -> None:
+    """One build of ``request``: warm when its record allows, else full and recorded."""
+    if warm_python.try_build(request, quiet=quiet):
+        return
+    from distill.cli.commands import build_and_write
+
+    key, started = request.key(), time.time()
+    result = build_and_write(python_config(request), request.outputs, quiet=quiet)
+    warm_python.remember(request, key, result, started=started)
 
 
 def project_inputs(project: Path) -> Inputs:
