@@ -219,11 +219,11 @@ def _publish(
 ) -> None:
     """SBOM and provenance referrers (and, with a key, signatures) for registry and
     layout outputs."""
+    if not holds_referrers(refs):
+        return  # before the imports: the supply chain loads the SBOM modules
     from distill.supply.outputs import publish_build
     from distill.supply.provenance import build_facts
 
-    if not holds_referrers(refs):
-        return
     facts = build_facts(result, config=config, epoch=source_date_epoch(),
                         config_file=supply.config_file, lock_path=supply.lock_path)
     publish_build(result, refs, facts=facts, documents=documents, key=key)
