@@ -35,7 +35,7 @@ dependencies = []
 warm-app = "warm_app.main:run"
 """
 
-WARM_HEAVY = (*HEAVY, "pip", "distill.packagers.python_wheels", "distill.supply")
+WARM_HEAVY = (*HEAVY, "pip", "distill.packagers.python_wheels", "distill.supply", "tomllib")
 """What a warm ``distill python`` must not import either."""
 
 DIRECT = """

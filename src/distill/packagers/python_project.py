@@ -9,7 +9,6 @@ pip still evaluates markers but cannot pick another version.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +71,8 @@ def normalize_name(name: str) -> str:
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here: a warm rebuild (assembly/warm_python) reads no TOML
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -21,7 +21,7 @@ import posixpath
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from distill.errors import ConfigError
 from distill.layers.fingerprint import cache_key
@@ -29,16 +29,11 @@ from distill.layers.store import LayerStore
 from distill.oci.model import Layer
 from distill.packagers.project_ignore import project_entries
 from distill.packagers.python_bytecode import Runtime, add_app_bytecode, runtime_from_json
-from distill.packagers.python_install import (
-    INSTALLER,
-    Installed,
-    console_scripts,
-    record_for,
-    site_dir,
-)
-from distill.packagers.python_project import Project
 from distill.progress import SILENT, Progress
 from distill.rootfs.tree import Entry, FileTree, RecordingTree, entry_from_json
+
+if TYPE_CHECKING:
+    from distill.packagers.python_project import Project
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +131,15 @@ def _add_file(tree: FileTree, source: Path, path: str) -> None:
 
 def add_project_metadata(tree: FileTree, project: Project, *, dst: str, python: str) -> None:
     """The ``.pth`` file, and for a ``[project]`` its dist-info and console scripts."""
+    # imported here: a warm rebuild replays the recorded entries and needs none of it
+    from distill.packagers.python_install import (
+        INSTALLER,
+        Installed,
+        console_scripts,
+        record_for,
+        site_dir,
+    )
+
     site = site_dir(python)
     import_root = dst if project.import_root == "." else posixpath.join(dst, project.import_root)
     dist = project.name.replace("-", "_").replace(".", "_")
