@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 from pathlib import Path
 
@@ -108,9 +109,17 @@ def _docker_build(app: Path, *, cold: bool) -> float:
                       "-q", "-t", DOCKER_TAG, str(app)], env=LEGACY)
 
 
-def _distill_build(ctx: Context, app: Path, cache: Path) -> float:
-    return timed_run([*ctx.distill, "-q", "python", str(app), "--name", "bench-api",
+def _distill_build(ctx: Context, app: Path, cache: Path) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system, distill and what it runs) of one build."""
+    before = _children_cpu()
+    wall = timed_run([*ctx.distill, "-q", "python", str(app), "--name", "bench-api",
                       "-o", f"docker-daemon:{DISTILL_TAG}"], env={"DISTILL_CACHE": str(cache)})
+    return wall, _children_cpu() - before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _answers(tag: str, *, port: int, command: list[str]) -> str:
@@ -139,14 +148,17 @@ def measure(ctx: Context) -> Section:
     cache = ctx.work / "distill-cache"
     ctx.log("cold builds: docker build --no-cache, distill python with an empty cache")
     cold_docker = _docker_build(app, cold=True)
-    cold_distill = _distill_build(ctx, app, cache)
-    docker_rebuilds, distill_rebuilds = [], []
+    cold_distill, _ = _distill_build(ctx, app, cache)
+    docker_rebuilds, distill_rebuilds, distill_cpu = [], [], []
     for number in range(1, ctx.repeat + 1):
         ctx.log(f"rebuild {number}/{ctx.repeat} after a one-line change")
         _edit(app, number)
         docker_rebuilds.append(_docker_build(app, cold=False))
-        distill_rebuilds.append(_distill_build(ctx, app, cache))
+        wall, cpu = _distill_build(ctx, app, cache)
+        distill_rebuilds.append(wall)
+        distill_cpu.append(cpu)
     docker_re, distill_re = Stats(tuple(docker_rebuilds)), Stats(tuple(distill_rebuilds))
+    cpu_re = Stats(tuple(distill_cpu))
     docker_size, distill_size = sizes.engine_size(DOCKER_TAG), sizes.engine_size(DISTILL_TAG)
     answers = {"docker build": _answers(DOCKER_TAG, port=18931, command=[]),
                "distill python": _answers(DISTILL_TAG, port=18932, command=[])}
@@ -164,6 +176,8 @@ def measure(ctx: Context) -> Section:
             (f"rebuild after a one-line change (median of {ctx.repeat})",
              seconds(docker_re.median), seconds(distill_re.median), ratio(docker_re.median,
                                                                           distill_re.median)),
+            ("CPU time of the rebuild (user + system, median)", "-",
+             seconds(cpu_re.median), "-"),
         ),
         notes=(
             f"The traditional base (mmdebstrap minbase + {', '.join(BASE_PACKAGES)}, "
@@ -173,7 +187,10 @@ def measure(ctx: Context) -> Section:
             "verifies every Debian package.",
             "The Dockerfile copies the host's CA bundle for pip (this machine reaches the "
             "index through a TLS proxy); distill's pip runs on the host and uses it directly.",
-            "Both rebuilds end with the image in the engine (distill -o docker-daemon:).",
+            "Both rebuilds end with the image in the engine (distill -o docker-daemon:). "
+            "distill's is warm: the images of its last build with the project layer made "
+            "again (no configuration, resolution or pip); its CPU time counts distill and "
+            "the image's interpreter that compiles the pycs, not the engine's load.",
             f"Both images answered alike: {json.dumps(answers)}",
         ),
     )
@@ -182,8 +199,11 @@ def measure(ctx: Context) -> Section:
                met=size_ratio >= 3),
         Target(goal="rebuild after a code change at least 5x faster than docker build's",
                measured=f"{rebuild_ratio:.2f}x", met=rebuild_ratio >= 5),
+        Target(goal="rebuild into the engine at least 2x faster than docker build's (issue 14)",
+               measured=f"{rebuild_ratio:.2f}x", met=rebuild_ratio >= 2),
     )
     raw = {"base_seconds": base_seconds, "cold": {"docker": cold_docker, "distill": cold_distill},
-           "rebuild": {"docker": docker_re.as_dict(), "distill": distill_re.as_dict()},
+           "rebuild": {"docker": docker_re.as_dict(), "distill": distill_re.as_dict(),
+                       "distill_cpu": cpu_re.as_dict()},
            "size": {"docker": docker_size, "distill": distill_size}, "answers": answers}
     return Section(name=NAME, title=TITLE, tables=(table,), targets=targets, raw=raw)
