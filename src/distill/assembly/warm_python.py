@@ -38,11 +38,18 @@ from typing import Any
 
 from distill.assembly import warm_record as record
 from distill.assembly.warm import WarmBuild
+from distill.assembly.warm_record import PendingLayer
 from distill.errors import DistillError
-from distill.oci.model import Artifact, Image
+from distill.layers.store import StagedLayer
+from distill.oci.model import Artifact, Image, Layer
 from distill.packagers.project_ignore import project_entries
 from distill.packagers.python_project import LOCK_FILES
-from distill.packagers.python_source import ProjectRecipe, project_layer, recipe_from_json
+from distill.packagers.python_source import (
+    ProjectRecipe,
+    project_layer,
+    recipe_from_json,
+    staged_project_layer,
+)
 
 _KIND = "python"
 DECLARING_FILES = ("pyproject.toml", *LOCK_FILES)
@@ -82,9 +89,13 @@ def remember(key: str, *, name: str, tag: str, artifact: Artifact,
     })
 
 
-def reuse(key: str, *, now: float | None = None) -> WarmBuild | None:
+def reuse(key: str, *, now: float | None = None, stage: bool = False) -> WarmBuild | None:
     """The recorded build of ``key`` with its project layers made again when the project
-    changed, or None when a full build is needed (see the module's documentation)."""
+    changed, or None when a full build is needed (see the module's documentation).
+
+    With ``stage``, changed layers go out as their tars (for the engine and docker
+    archives) and the build's ``pending`` compresses them and updates the record, as
+    :func:`distill.assembly.warm.reuse` does."""
     try:
         document = record.usable_record(key, kind=_KIND, now=time.time() if now is None else now)
         if document is None:
@@ -99,20 +110,29 @@ def reuse(key: str, *, now: float | None = None) -> WarmBuild | None:
     try:
         seen = project_signature(layers[0][1])  # before any file is read
         changed = seen != document["project_seen"]
-        remade = _remade(images, layers) if changed else images
+        made = _remade(layers, stage=stage) if changed else []
     except DistillError:
         return None  # a full build says what is wrong with the project
-    if remade is None:
+    if made is None:
         return None
-    images = remade
-    artifact = record.recorded_artifact(document, images)
-    built = WarmBuild(name=document["name"], tag=document["tag"], images=tuple(images),
-                      artifact=artifact, notes=tuple(document["notes"]))
-    if changed:
-        remember(key, name=built.name, tag=built.tag, artifact=artifact, layers=layers,
-                 notes=built.notes, made_at=float(document["made_at"]),
+
+    def remember_with(stored: Sequence[Layer]) -> None:
+        remember(key, name=document["name"], tag=document["tag"],
+                 artifact=record.recorded_artifact(document, _placed(images, layers, stored)),
+                 layers=layers, notes=document["notes"], made_at=float(document["made_at"]),
                  project_seen=record.settled(seen))
-    return built
+
+    staged = tuple(layer for layer in made if isinstance(layer, StagedLayer))
+    current = [layer.as_layer() if isinstance(layer, StagedLayer) else layer for layer in made]
+    placed = _placed(images, layers, current) if changed else images
+    pending = None
+    if staged:
+        pending = PendingLayer(staged, lambda stored: remember_with(_merged(made, stored)))
+    elif changed:
+        remember_with(current)
+    return WarmBuild(name=document["name"], tag=document["tag"], images=tuple(placed),
+                     artifact=record.recorded_artifact(document, placed), pending=pending,
+                     notes=tuple(document["notes"]))
 
 
 def project_signature(recipe: ProjectRecipe) -> record.Signature:
@@ -123,12 +143,26 @@ def project_signature(recipe: ProjectRecipe) -> record.Signature:
             for entry in project_entries(recipe.root, import_root=recipe.import_root)]
 
 
-def _remade(images: list[Image],
-            layers: Sequence[tuple[int, ProjectRecipe]]) -> list[Image] | None:
-    """``images`` with their project layers made again; None when an image's interpreter
-    is no longer unpacked in the cache (the full build unpacks it from the .debs)."""
+def _remade(layers: Sequence[tuple[int, ProjectRecipe]], *,
+            stage: bool) -> list[Layer | StagedLayer] | None:
+    """Each image's project layer made again (staged: from the store or as a tar); None
+    when an interpreter is no longer unpacked in the cache (the full build unpacks it)."""
     if any(recipe.runtime.compiles and not recipe.runtime.unpacked() for _, recipe in layers):
         return None
     store = record.layer_store()
-    return [record.with_layer(image, index, project_layer(recipe, store=store))
-            for image, (index, recipe) in zip(images, layers, strict=True)]
+    if stage:
+        return [staged_project_layer(recipe, store=store) for _, recipe in layers]
+    return [project_layer(recipe, store=store) for _, recipe in layers]
+
+
+def _placed(images: Sequence[Image], layers: Sequence[tuple[int, ProjectRecipe]],
+            made: Sequence[Layer]) -> list[Image]:
+    """Each image with its project layer replaced by the one made for it."""
+    return [record.with_layer(image, index, layer)
+            for image, (index, _), layer in zip(images, layers, made, strict=True)]
+
+
+def _merged(made: Sequence[Layer | StagedLayer], stored: Sequence[Layer]) -> list[Layer]:
+    """``made`` with each staged layer replaced, in order, by the one stored from it."""
+    compressed = iter(stored)
+    return [next(compressed) if isinstance(layer, StagedLayer) else layer for layer in made]

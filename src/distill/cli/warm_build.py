@@ -54,7 +54,8 @@ class BuildRequest:
                              lock_path=self.lock_path)
 
 
-_TAR_SINKS = frozenset({DOCKER_DAEMON, DOCKER_ARCHIVE})
+TAR_SINKS = frozenset({DOCKER_DAEMON, DOCKER_ARCHIVE})
+"""Sinks that take a layer's tar (a changed layer goes to them uncompressed)."""
 _MISSED: set[str] = set()
 """Keys found without a usable record in this process (the fast path tried them first)."""
 
@@ -67,7 +68,7 @@ def try_build(request: BuildRequest, *, quiet: bool) -> bool:
     refs = [parse_reference(text) for text in request.outputs]  # a typo fails before any work
     # Sinks that take tars get a changed layer uncompressed, while it is compressed into the
     # store beside them (other outputs name the compressed blob in their manifests).
-    built = warm.reuse(key, stage=bool(refs) and all(r.transport in _TAR_SINKS for r in refs))
+    built = warm.reuse(key, stage=bool(refs) and all(r.transport in TAR_SINKS for r in refs))
     if built is None:
         _MISSED.add(key)
         return False

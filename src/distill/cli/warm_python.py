@@ -17,12 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from distill.assembly import warm_python
-from distill.cli.warm_build import write_built
+from distill.cli.warm_build import TAR_SINKS, write_built
 from distill.oci.reference import holds_referrers, parse_reference
 from distill.packagers.python_source import ProjectRecipe
 
 if TYPE_CHECKING:
     from distill.api import BuildResult
+
+_MISSED: set[str] = set()
+"""Keys found without a usable record in this process (a dispatcher may try them first)."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,11 @@ def try_build(request: PythonRequest, *, quiet: bool) -> bool:
     if not refs or holds_referrers(refs):
         return False
     key = request.key()
-    if key is None:
+    if key is None or key in _MISSED:
         return False
-    built = warm_python.reuse(key)
+    built = warm_python.reuse(key, stage=all(ref.transport in TAR_SINKS for ref in refs))
     if built is None:
+        _MISSED.add(key)
         return False
     write_built(built, refs, quiet=quiet)
     return True

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import posixpath
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from distill.errors import ConfigError
 from distill.layers.fingerprint import cache_key
-from distill.layers.store import LayerStore
+from distill.layers.store import LayerStore, StagedLayer
 from distill.oci.model import Layer
 from distill.packagers.project_ignore import project_entries
 from distill.packagers.python_bytecode import Runtime, add_app_bytecode, runtime_from_json
@@ -85,6 +86,21 @@ def project_layer(recipe: ProjectRecipe, *, store: LayerStore,
                   progress: Progress = SILENT) -> Layer:
     """The layer ``recipe`` makes, cached by its tree's digest (before the pycs) and the
     compiler, so an unchanged project is not compiled again."""
+    key, make_tree = _keyed_tree(recipe)
+    return store.build(key, make_tree, mtime=recipe.epoch, progress=progress)
+
+
+def staged_project_layer(recipe: ProjectRecipe, *, store: LayerStore) -> Layer | StagedLayer:
+    """:func:`project_layer` from the store, or else its tar staged beside the store for
+    sinks that take tars, compressed later (:meth:`LayerStore.stage`)."""
+    key, make_tree = _keyed_tree(recipe)
+    hit = store.lookup(key)
+    return hit if hit is not None else store.stage(key, make_tree(), mtime=recipe.epoch)
+
+
+def _keyed_tree(recipe: ProjectRecipe) -> tuple[str, Callable[[], FileTree]]:
+    """The layer's store key and what makes its tree (the project's files are read now,
+    the pycs compiled only when the tree is made)."""
     tree = recipe.tree()
     runtime = recipe.runtime
     key = cache_key(kind="python-app", tree=tree.digest(), python=runtime.python,
@@ -94,7 +110,7 @@ def project_layer(recipe: ProjectRecipe, *, store: LayerStore,
         add_app_bytecode(tree, runtime=runtime, under=recipe.dst)
         return tree
 
-    return store.build(key, make_tree, mtime=recipe.epoch, progress=progress)
+    return key, make_tree
 
 
 def project_files(project: Project, *, dst: str) -> FileTree:
