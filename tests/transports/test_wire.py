@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from tests.support.local_http import QuietHandler, serving
+from support.local_http import QuietHandler, serving
 
 from distill.transports.wire import Connection, ProtocolError
 
