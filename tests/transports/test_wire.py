@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from support.local_http import QuietHandler, serving
 
 from distill.transports.wire import Connection, ProtocolError
+from support.local_http import QuietHandler, serving
 
 
 class _Echo(QuietHandler):
