@@ -39,11 +39,13 @@ time granularity could keep the same times), as git does for its index.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from distill.assembly import warm_record as record
 from distill.assembly.host_files import FilesRecipe, recipe_from_json, recipe_layer, recipe_tree
@@ -123,30 +125,34 @@ def reuse(key: str, *, now: float | None = None, stage: bool = False) -> WarmBui
     except (KeyError, TypeError, ValueError):  # a record edited by hand: build fully
         return None
     seen = signature(recipe)  # before any file is read: a later change shows next time
-    layer: Layer | StagedLayer | None = images[0].layers[-1]
-    if seen != document["files_seen"]:
-        try:
-            layer = _files_layer(recipe, epoch=epoch, stage=stage)
-        except DistillError:
-            return None  # a full build says what is wrong with the files
+    built = WarmBuild(name=document["name"], tag=document["tag"], images=tuple(images),
+                      artifact=record.recorded_artifact(document, images))
+    if seen == document["files_seen"]:
+        return built
+    try:
+        layer = _files_layer(recipe, epoch=epoch, stage=stage)
+    except DistillError:
+        return None  # a full build says what is wrong with the files
     if layer is None:
         return None
 
-    def remember_with(final: Sequence[Layer]) -> None:
-        remember(key, name=document["name"], tag=document["tag"],
-                 artifact=record.recorded_artifact(
-                     document, [record.with_layer(i, -1, final[0]) for i in images]),
-                 files=recipe, epoch=epoch, locked=document["locked"],
-                 made_at=float(document["made_at"]), files_seen=record.settled(seen))
+    return with_made(built, document, [(-1, layer)] * len(images), lambda artifact: remember(
+        key, name=built.name, tag=built.tag, artifact=artifact, files=recipe, epoch=epoch,
+        locked=document["locked"], made_at=float(document["made_at"]),
+        files_seen=record.settled(seen)))
 
-    staged = layer if isinstance(layer, StagedLayer) else None
-    current = layer.as_layer() if isinstance(layer, StagedLayer) else layer
-    images = [record.with_layer(image, -1, current) for image in images]
-    if staged is None and seen != document["files_seen"]:
-        remember_with([current])
-    return WarmBuild(name=document["name"], tag=document["tag"], images=tuple(images),
-                     artifact=record.recorded_artifact(document, images),
-                     pending=PendingLayer((staged,), remember_with) if staged else None)
+
+def with_made(built: WarmBuild, document: dict[str, Any],
+              made: Sequence[tuple[int, Layer | StagedLayer]],
+              remember_artifact: Callable[[Artifact], None]) -> WarmBuild:
+    """``built`` (as recorded in ``document``) with the layers ``made`` in place (see
+    :func:`~distill.assembly.warm_record.replace_layers`); ``remember_artifact`` records
+    the build once they are stored."""
+    placed, pending = record.replace_layers(
+        built.images, made,
+        lambda final: remember_artifact(record.recorded_artifact(document, final)))
+    return dataclasses.replace(built, images=tuple(placed), pending=pending,
+                               artifact=record.recorded_artifact(document, placed))
 
 
 def _files_layer(recipe: FilesRecipe, *, epoch: int, stage: bool) -> Layer | StagedLayer | None:

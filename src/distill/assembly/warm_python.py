@@ -37,11 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from distill.assembly import warm_record as record
-from distill.assembly.warm import WarmBuild
-from distill.assembly.warm_record import PendingLayer
+from distill.assembly.warm import WarmBuild, with_made
 from distill.errors import DistillError
 from distill.layers.store import StagedLayer
-from distill.oci.model import Artifact, Image, Layer
+from distill.oci.model import Artifact, Layer
 from distill.packagers.project_ignore import project_entries
 from distill.packagers.python_project import LOCK_FILES
 from distill.packagers.python_source import (
@@ -107,32 +106,26 @@ def reuse(key: str, *, now: float | None = None, stage: bool = False) -> WarmBui
         return None
     if not layers or len(layers) != len(images):
         return None
+    built = WarmBuild(name=document["name"], tag=document["tag"], images=tuple(images),
+                      artifact=record.recorded_artifact(document, images),
+                      notes=tuple(document["notes"]))
     try:
         seen = project_signature(layers[0][1])  # before any file is read
-        changed = seen != document["project_seen"]
-        made = _remade(layers, stage=stage) if changed else []
+        if seen == document["project_seen"]:
+            return built
+        made = _remade(layers, stage=stage)
     except DistillError:
         return None  # a full build says what is wrong with the project
     if made is None:
         return None
 
-    def remember_with(stored: Sequence[Layer]) -> None:
-        remember(key, name=document["name"], tag=document["tag"],
-                 artifact=record.recorded_artifact(document, _placed(images, layers, stored)),
-                 layers=layers, notes=document["notes"], made_at=float(document["made_at"]),
-                 project_seen=record.settled(seen))
-
-    staged = tuple(layer for layer in made if isinstance(layer, StagedLayer))
-    current = [layer.as_layer() if isinstance(layer, StagedLayer) else layer for layer in made]
-    placed = _placed(images, layers, current) if changed else images
-    pending = None
-    if staged:
-        pending = PendingLayer(staged, lambda stored: remember_with(_merged(made, stored)))
-    elif changed:
-        remember_with(current)
-    return WarmBuild(name=document["name"], tag=document["tag"], images=tuple(placed),
-                     artifact=record.recorded_artifact(document, placed), pending=pending,
-                     notes=tuple(document["notes"]))
+    made_at = float(document["made_at"])
+    return with_made(built, document, [(index, layer) for (index, _), layer
+                                       in zip(layers, made, strict=True)],
+                     lambda artifact: remember(key, name=built.name, tag=built.tag,
+                                               artifact=artifact, layers=layers,
+                                               notes=built.notes, made_at=made_at,
+                                               project_seen=record.settled(seen)))
 
 
 def project_signature(recipe: ProjectRecipe) -> record.Signature:
@@ -153,16 +146,3 @@ def _remade(layers: Sequence[tuple[int, ProjectRecipe]], *,
     if stage:
         return [staged_project_layer(recipe, store=store) for _, recipe in layers]
     return [project_layer(recipe, store=store) for _, recipe in layers]
-
-
-def _placed(images: Sequence[Image], layers: Sequence[tuple[int, ProjectRecipe]],
-            made: Sequence[Layer]) -> list[Image]:
-    """Each image with its project layer replaced by the one made for it."""
-    return [record.with_layer(image, index, layer)
-            for image, (index, _), layer in zip(images, layers, made, strict=True)]
-
-
-def _merged(made: Sequence[Layer | StagedLayer], stored: Sequence[Layer]) -> list[Layer]:
-    """``made`` with each staged layer replaced, in order, by the one stored from it."""
-    compressed = iter(stored)
-    return [next(compressed) if isinstance(layer, StagedLayer) else layer for layer in made]

@@ -159,6 +159,31 @@ def settled(seen: Signature) -> Signature | None:
     return seen
 
 
+def replace_layers(images: Sequence[Image], made: Sequence[tuple[int, Layer | StagedLayer]],
+                   remember: Callable[[list[Image]], None]
+                   ) -> tuple[list[Image], PendingLayer | None]:
+    """Each image with its layer at the index ``made`` gives it replaced by the layer made
+    for it (a staged one by its tar); ``remember`` gets the images with stored layers at
+    once, or from the returned pending commit once the staged tars are compressed."""
+    def place(layers: Sequence[Layer]) -> list[Image]:
+        return [with_layer(image, index, layer)
+                for image, (index, _), layer in zip(images, made, layers, strict=True)]
+
+    placed = place([layer.as_layer() if isinstance(layer, StagedLayer) else layer
+                    for _, layer in made])
+    staged = tuple(dict.fromkeys(layer for _, layer in made if isinstance(layer, StagedLayer)))
+    if not staged:
+        remember(placed)
+        return placed, None
+
+    def record(stored: Sequence[Layer]) -> None:
+        by_tar = dict(zip(staged, stored, strict=True))
+        remember(place([by_tar[layer] if isinstance(layer, StagedLayer) else layer
+                        for _, layer in made]))
+
+    return placed, PendingLayer(staged, record)
+
+
 @dataclass(frozen=True)
 class PendingLayer:
     """Changed layers staged as tars: :meth:`finish` compresses them into the store and
