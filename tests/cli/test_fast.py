@@ -12,7 +12,7 @@ import pytest
 
 from distill import __version__
 from distill.cli import fast
-from distill.cli.fast import BUILD, Grammar
+from distill.cli.fast import BUILD, PYTHON, Grammar
 
 
 def test_reads_separate_and_inline_values_and_flags() -> None:
@@ -47,6 +47,16 @@ def test_anything_outside_the_grammar_goes_to_click(args: list[str]) -> None:
     assert BUILD.parse(args) is None
 
 
+def test_python_takes_one_project_and_its_options() -> None:
+    parsed = PYTHON.parse(["app", "-o", "docker-daemon:a:1", "--release=trixie", "--script",
+                           "serve"])
+    assert parsed is not None and parsed.positionals == ["app"]
+    assert parsed.last("release") == "trixie" and parsed.last("script") == "serve"
+    for args in (["app", "--watch"], ["app", "--run"], ["app", "--", "-p", "80"],
+                 ["app", "extra"], ["-o", "docker-daemon:a:1"]):
+        assert PYTHON.parse(args) is None
+
+
 def test_an_empty_grammar_takes_only_no_arguments() -> None:
     assert Grammar(values={}, flags={}).parse([]) is not None
     assert Grammar(values={}, flags={}).parse(["x"]) is None
@@ -58,11 +68,15 @@ def test_an_empty_grammar_takes_only_no_arguments() -> None:
     ["build", "-o", "nowhere:x"],  # click's path reports the bad reference
     ["build", "-o", "oci:dist/x:1"],  # a layout gets referrers: always a full build
     ["build"],  # no output: the default is a layout
+    ["python", "."],  # no output: the default is a layout
+    ["python", "pyproject.toml", "-o", "docker-daemon:a:1"],  # click: PATH is a file
+    ["python", ".", "-o", "nowhere:x"],
 ])
 def test_commands_and_outputs_without_a_fast_path(args: list[str], tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DISTILL_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "a"\nversion = "1"\n')
     assert fast.run(args) is None
 
 

@@ -1,4 +1,5 @@
-"""Commands that run without click when their arguments are plain: a warm ``distill build``.
+"""Commands that run without click when their arguments are plain: a warm ``distill build``
+or ``distill python``.
 
 A warm rebuild into the engine costs less than click takes to import (about
 20 ms of a rebuild's 150). So before click is loaded, :func:`run` reads the
@@ -28,6 +29,7 @@ class Parsed:
 
     values: dict[str, list[str]] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
+    positionals: list[str] = field(default_factory=list)
 
     def last(self, name: str, default: str | None = None) -> str | None:
         """The option's last value (as click keeps the last of a repeated option)."""
@@ -37,10 +39,12 @@ class Parsed:
 
 @dataclass(frozen=True)
 class Grammar:
-    """The options a fast path understands: value options by spelling, and flags."""
+    """The options a fast path understands: value options by spelling, flags, and how many
+    arguments (words not led by ``-``) the command takes."""
 
     values: dict[str, str]
     flags: dict[str, str]
+    positionals: int = 0
 
     def parse(self, args: Sequence[str]) -> Parsed | None:
         """``args`` parsed, or None when any of them is outside this grammar."""
@@ -51,6 +55,8 @@ class Grammar:
             spelling, equals, inline = word.partition("=")
             if spelling in self.flags and not equals:
                 parsed.flags.add(self.flags[spelling])
+            elif not word.startswith("-") and len(parsed.positionals) < self.positionals:
+                parsed.positionals.append(word)
             elif spelling in self.values and (equals or position + 1 < len(args)):
                 if equals and not spelling.startswith("--"):
                     return None  # -o=REF means "=REF" to click
@@ -62,13 +68,21 @@ class Grammar:
             else:
                 return None
             position += 1
-        return parsed
+        return parsed if len(parsed.positionals) == self.positionals else None
 
 
 BUILD = Grammar(
     values={"-f": "file", "--file": "file", "-o": "output", "--output": "output",
             "--arch": "arch"},
     flags={"--locked": "locked"},
+)
+
+
+PYTHON = Grammar(
+    values={"-o": "output", "--output": "output", "--arch": "arch", "--release": "release",
+            "--name": "name", "--variant": "variant", "--script": "script",
+            "--module": "module"},
+    flags={}, positionals=1,
 )
 
 
@@ -116,10 +130,33 @@ def _build(args: Sequence[str], quiet: bool) -> int | None:
     return 0 if warm_build.try_build(request, quiet=quiet) else None
 
 
+def _python(args: Sequence[str], quiet: bool) -> int | None:
+    """``distill python PATH`` of a recorded project into the engine or an archive."""
+    parsed = PYTHON.parse(args)
+    if parsed is None:
+        return None
+    archs = _archs(parsed.last("arch"))
+    project = Path(parsed.positionals[0])
+    if archs == () or project.is_file():
+        return None  # click says what is wrong with them
+    from distill.cli import warm_python
+
+    request = warm_python.PythonRequest(
+        project=project, outputs=parsed.values.get("output", []), archs=archs,
+        release=parsed.last("release", "bookworm") or "bookworm", name=parsed.last("name"),
+        variant=parsed.last("variant", "nonroot") or "nonroot", script=parsed.last("script"),
+        module=parsed.last("module"))
+    try:
+        return 0 if warm_python.try_build(request, quiet=quiet) else None
+    except DistillError:
+        return None  # a bad -o: click's path reports it
+
+
 def _archs(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     return tuple(a.strip() for a in value.split(",") if a.strip())
 
 
-_COMMANDS: dict[str, Callable[[Sequence[str], bool], int | None]] = {"build": _build}
+_COMMANDS: dict[str, Callable[[Sequence[str], bool], int | None]] = {
+    "build": _build, "python": _python}
