@@ -91,3 +91,15 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
         yield point
     finally:
         subprocess.run([umount, str(point)], capture_output=True, check=False)
+
+
+@pytest.fixture
+def cache(distill_cache_root: Path, tmp_path: Path) -> Path:
+    """A cache whose records and unpacked interpreters are the test's own, its Debian
+    downloads, wheels and layers shared with the test cache."""
+    root = tmp_path / "cache"
+    root.mkdir()
+    for shared in ("debian", "python", "layers"):
+        (distill_cache_root / shared).mkdir(parents=True, exist_ok=True)
+        (root / shared).symlink_to(distill_cache_root / shared, target_is_directory=True)
+    return root

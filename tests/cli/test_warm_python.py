@@ -49,17 +49,6 @@ print(json.dumps({"warm": try_build(request, quiet=True), "modules": sorted(sys.
 """
 
 
-@pytest.fixture
-def cache(distill_cache_root: Path, tmp_path: Path) -> Path:
-    """Records and interpreter of this test's own; downloads and layers shared."""
-    root = tmp_path / "cache"
-    root.mkdir()
-    for shared in ("debian", "python", "layers"):
-        (distill_cache_root / shared).mkdir(parents=True, exist_ok=True)
-        (root / shared).symlink_to(distill_cache_root / shared, target_is_directory=True)
-    return root
-
-
 def _project(root: Path) -> Path:
     project = root / "app"
     (project / "src" / "warm_app").mkdir(parents=True)

@@ -134,6 +134,53 @@ def test_binary_watch_restarts_the_container_when_the_program_changes(
     assert docker_cli("ps", "-a", "-q", "--filter", f"name=^{container}$").stdout == ""
 
 
+PYPROJECT = """\
+[project]
+name = "watched-py"
+version = "1.0"
+dependencies = []
+
+[project.scripts]
+watched-py = "watched_py:run"
+"""
+
+
+def _python_app(project: Path, word: str) -> None:
+    (project / "watched_py.py").write_text(
+        f"import time\n\ndef run() -> None:\n    print('message={word}', flush=True)\n"
+        "    time.sleep(3600)\n")
+
+
+@pytest.mark.docker
+@pytest.mark.mirror
+def test_python_watch_rebuilds_warm_and_restarts_the_container(
+    tmp_path: Path, docker_cli: DockerCLI, cache: Path
+) -> None:
+    project = tmp_path / "watched-py"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    _python_app(project, "one")
+    image = f"distill-test/watch-python:{os.getpid()}"
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", "from distill.cli.main import run; run()", "python",
+         str(project), "-o", f"docker-daemon:{image}", "--watch", "--run", "--",
+         "--network", "none"],
+        env={**os.environ, "DISTILL_CACHE": str(cache)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    container = f"distill-watch-{watcher.pid}"
+    try:
+        _wait_for(docker_cli, container, "message=one", watcher)
+        _python_app(project, "two")
+        _wait_for(docker_cli, container, "message=two", watcher)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        _, err = watcher.communicate(timeout=WAIT_SECONDS)
+        docker_cli("rmi", "--force", image, check=False)
+    assert watcher.returncode == 0, err.decode()
+    assert list((cache / "builds").glob("*.json")), "the first build left a warm record"
+
+
 @pytest.mark.parametrize("args", [["binary", "prog", "--run"], ["python", ".", "--", "-p", "1"],
                                   ["binary", "prog", "--watch", "-o", "oci:dist/x"]])
 def test_run_needs_watch_and_watch_needs_the_engine(

@@ -112,8 +112,16 @@ def build_or_watch(
         return
     from distill.cli.watch_command import watch_app
 
-    watch_app(make_config, outputs=outputs, inputs=inputs, run_container=run_container,
-              docker_args=docker_args, quiet=quiet)
+    def build_into(image: str) -> None:
+        build_and_write(make_config(), [f"docker-daemon:{image}"], quiet=True,
+                        sboms=SbomRequest(enabled=False))
+
+    def default_image() -> str:
+        config = make_config()
+        return f"{config.name}:{config.version or 'latest'}"
+
+    watch_app(build_into, default_image=default_image, outputs=outputs, inputs=inputs,
+              run_container=run_container, docker_args=docker_args, quiet=quiet)
 
 
 def base(

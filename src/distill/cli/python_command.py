@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,14 +58,24 @@ def python(ctx: click.Context, project: Path, outputs: tuple[str, ...], archs: s
         script=script, module=module,
         archs=tuple(a.strip() for a in archs.split(",") if a.strip()) if archs else None,
     )
-    if not (watching or run_container or docker_args):
+    if not watching:
+        if run_container or docker_args:
+            raise click.UsageError("--run and docker run arguments need --watch")
         build(request, quiet=quiet)
         return
-    from distill.cli.commands import build_or_watch
+    from distill.cli.watch_command import watch_app
 
-    build_or_watch(lambda: python_config(request), outputs=outputs, quiet=quiet,
-                   watching=watching, run_container=run_container, docker_args=docker_args,
-                   inputs=lambda: project_inputs(project))
+    def build_into(image: str) -> None:  # warm when it can be, as a single build is
+        build(dataclasses.replace(request, outputs=(f"docker-daemon:{image}",)), quiet=True)
+
+    def default_image() -> str:
+        from distill.packagers.python_project import normalize_name, read_project
+
+        return f"{name or normalize_name(read_project(project).name)}:latest"
+
+    watch_app(build_into, default_image=default_image, outputs=outputs,
+              inputs=lambda: project_inputs(project), run_container=run_container,
+              docker_args=docker_args, quiet=quiet)
 
 
 def build(request: PythonRequest, *, quiet: bool) -> None:

@@ -28,15 +28,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from distill.cli import warm_build
 from distill.errors import DistillError
-
-if TYPE_CHECKING:
-    from distill.config import Config
 
 POLL_SECONDS = 0.05
 """Stat-ing the inputs costs well under a millisecond; a save shows within this time."""
@@ -104,20 +100,17 @@ def run_watch(build: Callable[[], Built], *, first: Inputs, run_container: bool,
         click.echo("stopped", err=True)
 
 
-def watch_app(make_config: Callable[[], Config], *, outputs: Sequence[str],
-              inputs: Callable[[], Inputs], run_container: bool, docker_args: Sequence[str],
-              quiet: bool) -> None:
-    """``distill binary/python ... --watch``: the same loop for a configuration made from
-    command-line arguments; ``inputs`` says what the app's build read."""
-    from distill.cli.commands import SbomRequest, build_and_write
-
+def watch_app(build_into: Callable[[str], None], *, default_image: Callable[[], str],
+              outputs: Sequence[str], inputs: Callable[[], Inputs], run_container: bool,
+              docker_args: Sequence[str], quiet: bool) -> None:
+    """``distill binary/python ... --watch``: the same loop for an app given on the command
+    line. ``build_into(IMAGE)`` builds it into the engine as IMAGE (``-o``'s, or
+    ``default_image()``); ``inputs`` says what the app's build read."""
     engine_image(outputs, default="")  # a wrong -o is a usage error before any build
 
     def build() -> Built:
-        config = make_config()
-        image = engine_image(outputs, default=f"{config.name}:{config.version or 'latest'}")
-        build_and_write(config, [f"docker-daemon:{image}"], quiet=True,
-                        sboms=SbomRequest(enabled=False))
+        image = engine_image(outputs, default="") or default_image()
+        build_into(image)
         return Built(image=image, inputs=inputs())
 
     run_watch(build, first=inputs(), run_container=run_container, docker_args=docker_args,
