@@ -172,6 +172,18 @@ def _build(config_file: Path, output: str | None) -> Built:
 
 
 def _restart(container: str, image: str, docker_args: Sequence[str]) -> None:
+    """The container of ``image``: made again through the engine's API from the last one,
+    or (the first time, or when that cannot be done) removed and ``docker run``."""
+    from distill.cli.container_recreate import recreate
+    from distill.transports.docker_daemon import engine_client
+    from distill.transports.engine_api import HTTPError
+
+    try:
+        with engine_client() as client:
+            if recreate(client, container, image):
+                return
+    except HTTPError:
+        pass  # the docker command says what is wrong
     _remove(container)
     result = _docker("run", "-d", "--name", container, *docker_args, image)
     if result.returncode != 0:

@@ -88,6 +88,14 @@ class EngineClient:
         with self.stream(method, url, params=params) as response:
             return EngineResponse(response.status, response.read())
 
+    def request_json(self, method: str, url: str, *, body: Any,
+                     params: Mapping[str, str] | None = None) -> EngineResponse:
+        """A request whose body is ``body`` as JSON; the whole response read."""
+        target = f"{url}?{urlencode(params)}" if params else url
+        with self._connection.request(method, target, body=json.dumps(body).encode(),
+                                      headers={"Content-Type": "application/json"}) as response:
+            return EngineResponse(response.status, response.read())
+
     @contextlib.contextmanager
     def stream(self, method: str, url: str, *, params: Mapping[str, str] | None = None,
                headers: Mapping[str, str] | None = None,
