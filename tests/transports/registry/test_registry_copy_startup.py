@@ -1,5 +1,7 @@
-"""``distill copy`` to and from a registry loads only what a copy needs; plain HTTP to a
-loopback registry never loads a CA store, and clients share one TLS context per CA file."""
+"""``distill copy`` to and from a registry loads only what a copy needs (no httpx: the
+registry client speaks HTTP through distill.transports.wire); plain HTTP to a loopback
+registry never loads a CA store nor imports ssl, and clients share one TLS context per
+CA file."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ code = main(sys.argv[1:])
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
-NOT_FOR_COPY = ("rich", "pydantic", "pygments", "yaml", "httpx._main", "distill.assembly",
+NOT_FOR_COPY = ("rich", "pydantic", "pygments", "yaml", "httpx", "httpcore", "h11", "anyio",
+                "certifi", "urllib.request", "http.client", "email", "distill.assembly",
                 "distill.config", "distill.sbom", "distill.supply", "distill.debian",
                 "distill.packagers", "distill.layers")
 
@@ -55,7 +58,8 @@ def test_copy_to_and_from_a_registry_imports_no_build_pipeline_nor_rich(
     pushed = _copy(f"oci:{layout}:1", ref, tmp_path / "cache")
     pulled = _copy(ref, f"oci:{tmp_path / 'back'}:1", tmp_path / "cache")
     assert (_loaded(pushed), _loaded(pulled)) == ([], [])
-    assert "httpx" in pushed  # the registry was spoken to through the usual client
+    assert "distill.transports.wire" in pushed  # the registry was spoken to
+    assert "ssl" not in pulled  # the host is known to speak plain HTTP: no TLS was tried
 
 
 def test_plain_http_to_a_loopback_registry_never_reads_the_ca_file(
