@@ -156,7 +156,7 @@ class HttpClient:
         except OSError as exc:
             raise HttpError(exc) from exc
         try:
-            content = body() if body is not None else None
+            content = _made(body)
             try:
                 raw = connection.request(method, target, headers=headers, body=content)
             except (ConnectionError, ProtocolError) as exc:
@@ -166,8 +166,10 @@ class HttpClient:
                 # that itself for a body it can send again)
                 connection.close()
                 connection, kept = self._pool.take(origin, fresh=True)
-                raw = connection.request(method, target, headers=headers,
-                                         body=body() if body is not None else None)
+                raw = connection.request(method, target, headers=headers, body=_made(body))
+        except _SourceError as exc:  # not the network's: the file being sent
+            connection.close()
+            raise exc.error from None
         except OSError as exc:
             connection.close()
             raise HttpError(exc) from exc
@@ -218,6 +220,26 @@ def _drain(response: Response) -> None:
         with contextlib.suppress(HttpError):  # a broken body: the connection is closed
             response.read()
     response.close()
+
+
+class _SourceError(Exception):
+    """An error of a body's source (a blob file), carried past the network's handling."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _made(body: Body | None) -> bytes | Iterator[bytes] | None:
+    content = body() if body is not None else None
+    return content if content is None or isinstance(content, bytes) else _source(content)
+
+
+def _source(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from pieces
+    except OSError as exc:
+        raise _SourceError(exc) from exc
 
 
 def _stale(exc: BaseException) -> bool:
