@@ -130,6 +130,12 @@ class HttpClient:
         """Close the kept connections."""
         self._pool.close()
 
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
                 body: Body | None = None) -> Response:
         """Send ``method url`` and read the answer's head (GET and HEAD follow redirects);
