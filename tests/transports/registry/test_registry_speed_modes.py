@@ -79,3 +79,24 @@ def test_a_wrong_remembered_scheme_switches_once(
                         credentials=Credentials(USER, PASSWORD)) as client:
         client.check_login()
     assert known.last_scheme(secure_registry.host) == "https"
+
+
+def test_a_new_loopback_host_is_probed_for_tls_without_loading_the_ca_store(
+    plain_registry: Any, isolated_cache: Path, tmp_path: Path,
+) -> None:
+    broken = tmp_path / "not-a-ca.pem"
+    broken.write_text("not a certificate\n")  # loading it would fail the push
+    assert _login_requests(plain_registry.host, ca_file=broken) == [("GET", "/v2/")] * 2
+    assert known.last_scheme(plain_registry.host) == "http"
+
+
+def test_a_new_loopback_host_that_speaks_tls_is_verified_with_the_ca_store(
+    secure_registry: Any, isolated_cache: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    options = RegistryOptions.from_environment(ca_file=secure_registry.ca)
+    with RegistryClient(secure_registry.host, options=options,
+                        credentials=Credentials(USER, PASSWORD)) as client:
+        client.check_login()
+    assert known.last_scheme(secure_registry.host) == "https"

@@ -37,8 +37,9 @@ class Connection:
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
         """Every (method, path) sent, for callers that count round trips."""
+        # a loopback host seen for the first time may speak plain HTTP: no CA store for it
         self._http = HttpClient(tls=lambda: options.ssl_context(host), timeout=options.timeout,
-                                connections=options.parallel * 2)
+                                connections=options.parallel * 2, probe=self._scheme is None)
 
     def close(self) -> None:
         """Close the connections."""

@@ -119,11 +119,11 @@ class Response:
 
 class HttpClient:
     """Requests to any URL over kept-alive connections; ``tls()`` is called on the first
-    ``https`` connection only."""
+    ``https`` connection only (``probe``: see :mod:`.pool`)."""
 
     def __init__(self, *, tls: Callable[[], ssl.SSLContext], timeout: float, connections: int,
-                 proxies: Proxies | None = None) -> None:
-        self._pool = Pool(tls=tls, timeout=timeout, keep=connections,
+                 proxies: Proxies | None = None, probe: bool = False) -> None:
+        self._pool = Pool(tls=tls, timeout=timeout, keep=connections, probe=probe,
                           proxies=proxies if proxies is not None else Proxies.from_environment())
 
     def close(self) -> None:
