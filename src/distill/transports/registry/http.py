@@ -1,7 +1,8 @@
 """HTTP for the registry client on :mod:`distill.transports.wire`: URLs, redirects, the pool.
 
-Every ``distill copy`` starts a new process, and httpx (with httpcore, h11 and
-certifi) cost about 80 ms of imports there, more than skopeo's whole re-push.
+Every ``distill copy`` starts a new process, and httpx (with httpcore, h11,
+certifi and ssl) cost about 60 ms of imports there, more than skopeo's whole
+re-push.
 :class:`HttpClient` needs :mod:`socket`, :mod:`urllib.parse` and, for
 ``https`` only, :mod:`ssl`. It follows redirects of GET and HEAD (a blob
 download is often sent to storage on another host, which then gets no
