@@ -1,4 +1,4 @@
-"""HTTP proxies from the environment, as httpx and curl read them.
+"""HTTP proxies from the environment: the variables curl (and httpx) read.
 
 ``https_proxy`` (or ``HTTPS_PROXY``) serves ``https://`` registries through a
 ``CONNECT`` tunnel, ``http_proxy`` (or ``HTTP_PROXY``) plain-HTTP ones through
