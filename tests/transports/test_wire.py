@@ -269,3 +269,21 @@ def test_an_iterable_body_with_a_length_is_sent_as_it_is(echo: int) -> None:
 def test_the_host_header_of_an_ipv6_address() -> None:
     assert Connection(host="::1", port=5000).host_header == "[::1]:5000"
     assert Connection(host="::1", port=80).host_header == "[::1]"
+
+
+def test_an_http_1_0_answer_is_not_kept_alive() -> None:
+    def answer(peer: socket.socket, number: int) -> None:
+        _read_request(peer)
+        if number == 0:  # what Go's TLS server says to plain HTTP, then it closes later
+            peer.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n"
+                         b"Client sent an HTTP request to an HTTPS server.\n")
+            peer.recv(1)
+        else:
+            peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+
+    port, thread = _raw_server(answer, connections=2)
+    with Connection(host="127.0.0.1", port=port) as connection:
+        with connection.request("HEAD", "/v2/") as response:
+            assert response.status == 400
+        assert connection.request("GET", "/v2/").read() == b"OK"
+    thread.join()

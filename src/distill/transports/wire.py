@@ -52,7 +52,7 @@ class Response:
     """A status, its headers, and a body read on demand (:meth:`read`, :meth:`readline`)."""
 
     def __init__(self, connection: Connection, status: int, reason: str, headers: Headers,
-                 *, length: int | None, chunked: bool) -> None:
+                 *, length: int | None, chunked: bool, keep_alive: bool = True) -> None:
         self.status = status
         self.reason = reason
         self.headers = headers
@@ -62,6 +62,7 @@ class Response:
         self._chunk_left = 0
         self._done = length == 0
         self._until_close = length is None and not chunked
+        self._keep_alive = keep_alive
         self._pending = b""
 
     @property
@@ -103,7 +104,8 @@ class Response:
         """Let go of the connection: kept alive when the body was read, else closed."""
         connection, self._connection = self._connection, None
         if connection is not None:
-            connection.release(self, reusable=self.complete and not self._until_close)
+            connection.release(self, reusable=self.complete and not self._until_close
+                               and self._keep_alive)
 
     def __enter__(self) -> Response:
         return self
@@ -323,12 +325,17 @@ class Connection:
     def _read_head(self, method: str) -> Response:
         assert self.reader is not None
         while True:
-            status, reason = status_line(read_line(self.reader, first=True))
+            line = read_line(self.reader, first=True)
+            status, reason = status_line(line)
             headers = read_headers(self.reader)
             if status != 100 and not (101 < status < 200):
                 break  # 1xx answers before the real one are skipped
         length, chunked = body_framing(method, status, headers)
-        return Response(self, status, reason, headers, length=length, chunked=chunked)
+        # HTTP/1.0 closes after each answer unless it says otherwise
+        keep_alive = not line.startswith(b"HTTP/1.0") or \
+            "keep-alive" in (headers.get("Connection") or "").lower()
+        return Response(self, status, reason, headers, length=length, chunked=chunked,
+                        keep_alive=keep_alive)
 
 
 def _is_stream(body: object) -> bool:
