@@ -123,14 +123,23 @@ class Connection:
         if self._scheme is None:
             self._scheme = "https"
         if self._scheme == "http" and self._may_switch and response.status_code == 400:
-            response.read()
-            if b"HTTPS" in response.content:
+            said = response.read() if response.method != "HEAD" else self._said_to_get()
+            if b"HTTPS" in said:
                 response.close()
                 self._switch("https")
                 raise Retry("the registry speaks HTTPS", delay=0)
         if self._remembered != self._scheme and self.options.allows_plain_http(self.host):
             self._remembered = self._scheme
             known.remember_scheme(self.host, self._scheme)
+
+
+    def _said_to_get(self) -> bytes:
+        """The body of a plain-HTTP ``GET /v2/``: a 400 to a HEAD has none to tell why."""
+        try:
+            with self._http.request("GET", f"http://{self.host}/v2/") as answer:
+                return answer.read()
+        except HttpError:
+            return b""
 
 
 class _ResponseContext:
