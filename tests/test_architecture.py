@@ -52,6 +52,7 @@ OCI_MUST_NOT_IMPORT = ("distill.debian", "distill.layers", "distill.transports")
 TRANSPORT_HELPERS = frozenset({
     "distill.transports", "distill.transports.protocol", "distill.transports.platforms",
     "distill.transports.unpack", "distill.transports.engine_api", "distill.transports.wire",
+    "distill.transports.wire_syntax",
 })
 # The daemon streams a docker-archive; an oci-archive is a tar of an OCI layout.
 ALLOWED_TRANSPORT_IMPORTS = frozenset({

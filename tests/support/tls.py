@@ -12,7 +12,8 @@ import pytest
 
 @dataclass(frozen=True)
 class TestCA:
-    """Files of a test CA and of a leaf it signed for 127.0.0.1 and localhost."""
+    """Files of a test CA and of a leaf it signed for 127.0.0.1 and localhost (and any
+    other names asked for)."""
 
     __test__ = False  # not a test class, despite the name
 
@@ -22,8 +23,9 @@ class TestCA:
     leaf_key: Path
 
 
-def make_test_ca(folder: Path) -> TestCA:
-    """Create ``ca.pem``/``ca.key`` and ``leaf.pem``/``leaf.key`` in ``folder``."""
+def make_test_ca(folder: Path, *, names: tuple[str, ...] = ()) -> TestCA:
+    """Create ``ca.pem``/``ca.key`` and ``leaf.pem``/``leaf.key`` in ``folder``; the leaf
+    is also for the DNS ``names``."""
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.fail("openssl is not installed (scripts/install-system-deps installs it)")
@@ -39,8 +41,9 @@ def make_test_ca(folder: Path) -> TestCA:
         "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=distill test CA",
         "-addext", "basicConstraints=critical,CA:TRUE",
         "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    alt_names = ",".join(["IP:127.0.0.1", "DNS:localhost", *(f"DNS:{name}" for name in names)])
     (folder / "leaf.ext").write_text(
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+        f"subjectAltName={alt_names}\nbasicConstraints=CA:FALSE\n"
         "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
         encoding="ascii",
     )

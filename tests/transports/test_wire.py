@@ -13,7 +13,8 @@ from typing import ClassVar
 
 import pytest
 
-from distill.transports.wire import Connection, ProtocolError
+from distill.transports.wire import Connection, ProtocolError, TunnelError
+from support.http_proxy import HttpProxy
 from support.local_http import QuietHandler, serving
 
 
@@ -22,7 +23,7 @@ class _Echo(QuietHandler):
     connections: ClassVar[set[int]] = set()
 
     def do_GET(self) -> None:
-        type(self).connections.add(id(self.connection))
+        type(self).connections.add(self.client_address[1])  # ids of freed sockets recur
         if self.path == "/chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -201,7 +202,9 @@ def test_a_unix_socket_peer(tmp_path: Path) -> None:
     assert seen[0].startswith(b"GET /_ping HTTP/1.1\r\nHost: localhost\r\n")
 
 
-def test_tls_with_a_context_that_trusts_the_peer(tmp_path: Path) -> None:
+@pytest.fixture()
+def tls_echo(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext]]:
+    """The echo server on TLS for ``localhost``: its port and a context that trusts it."""
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
@@ -211,10 +214,76 @@ def test_tls_with_a_context_that_trusts_the_peer(tmp_path: Path) -> None:
     server_context.load_cert_chain(cert, key)
     server.socket = server_context.wrap_socket(server.socket, server_side=True)
     with serving(server):
-        trusting = ssl.create_default_context(cafile=str(cert))
-        with Connection(host="localhost", port=server.server_port, tls=trusting) as connection:
-            assert connection.request("GET", "/secure").read() == b"got /secure"
-        with Connection(host="localhost", port=server.server_port,
-                        tls=ssl.create_default_context()) as connection, \
-                pytest.raises(ssl.SSLCertVerificationError):
-            connection.request("GET", "/secure")
+        yield server.server_port, ssl.create_default_context(cafile=str(cert))
+
+
+def test_tls_with_a_context_that_trusts_the_peer(tls_echo: tuple[int, ssl.SSLContext]) -> None:
+    port, trusting = tls_echo
+    with Connection(host="localhost", port=port, tls=trusting) as connection:
+        assert connection.request("GET", "/secure").read() == b"got /secure"
+    with Connection(host="localhost", port=port,
+                    tls=ssl.create_default_context()) as connection, \
+            pytest.raises(ssl.SSLCertVerificationError):
+        connection.request("GET", "/secure")
+
+
+def test_tls_through_a_proxy_tunnel(tls_echo: tuple[int, ssl.SSLContext]) -> None:
+    port, trusting = tls_echo
+    with HttpProxy(authorization="Basic dTpw") as proxy, \
+            Connection(host="localhost", port=port, tls=trusting,
+                       proxy=("127.0.0.1", proxy.port),
+                       proxy_headers={"Proxy-Authorization": "Basic dTpw"}) as connection:
+        for path in ("/one", "/two"):
+            assert connection.request("GET", path).read() == f"got {path}".encode()
+    assert [(seen.method, seen.target) for seen in proxy.seen] == \
+        [("CONNECT", f"localhost:{port}")]  # one tunnel, kept alive
+
+
+def test_a_refused_tunnel_is_a_tunnel_error(tls_echo: tuple[int, ssl.SSLContext]) -> None:
+    port, trusting = tls_echo
+    with HttpProxy(authorization="Basic dTpw") as proxy, \
+            Connection(host="localhost", port=port, tls=trusting,
+                       proxy=("127.0.0.1", proxy.port)) as connection, \
+            pytest.raises(TunnelError, match="407") as caught:
+        connection.connect()
+    assert caught.value.status == 407 and not connection.is_open
+
+
+def test_plain_http_through_a_proxy_sends_absolute_form(echo: int) -> None:
+    with HttpProxy() as proxy, \
+            Connection(host="localhost", port=echo, proxy=("127.0.0.1", proxy.port),
+                       proxy_headers={"Proxy-Authorization": "Basic dTpw"}) as connection:
+        # the echo server, reached through the proxy, shows the target it was sent
+        answer = connection.request("GET", "/x?y=1").read()
+    assert answer == f"got http://localhost:{echo}/x?y=1".encode()
+    assert proxy.seen[0].authorization == "Basic dTpw"
+
+
+def test_an_iterable_body_with_a_length_is_sent_as_it_is(echo: int) -> None:
+    with Connection(host="127.0.0.1", port=echo) as connection:
+        response = connection.request("PUT", "/z", headers={"Content-Length": "7"},
+                                      body=iter([b"not ", b"", b"cut"]))
+        assert (response.status, response.read()) == (201, b"stored not cut")
+
+
+def test_the_host_header_of_an_ipv6_address() -> None:
+    assert Connection(host="::1", port=5000).host_header == "[::1]:5000"
+    assert Connection(host="::1", port=80).host_header == "[::1]"
+
+
+def test_an_http_1_0_answer_is_not_kept_alive() -> None:
+    def answer(peer: socket.socket, number: int) -> None:
+        _read_request(peer)
+        if number == 0:  # what Go's TLS server says to plain HTTP, then it closes later
+            peer.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n"
+                         b"Client sent an HTTP request to an HTTPS server.\n")
+            peer.recv(1)
+        else:
+            peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+
+    port, thread = _raw_server(answer, connections=2)
+    with Connection(host="127.0.0.1", port=port) as connection:
+        with connection.request("HEAD", "/v2/") as response:
+            assert response.status == 400
+        assert connection.request("GET", "/v2/").read() == b"OK"
+    thread.join()

@@ -1,30 +1,17 @@
-"""``distill copy SRC DST`` and ``distill login HOST``."""
+"""``distill copy SRC DST`` (a wrapper of :func:`~.registry_copy.copy_images`) and
+``distill login HOST``."""
 
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
-from distill.cli import layout_pull
-from distill.cli.console import progress_reporter
+from distill.cli.registry_copy import copy_images
 from distill.cli.registry_options import registry_flags, registry_options
 from distill.errors import ConfigError
-from distill.oci.model import Artifact
-from distill.oci.reference import DOCKER, OCI, OCI_ARCHIVE, Reference, parse_reference
-from distill.progress import Progress
-from distill.transports import read_artifact, write_artifact
-from distill.transports.registry import (
-    Credentials,
-    RegistryClient,
-    RegistryOptions,
-    pull,
-    push,
-    split_name,
-    store_credentials,
-)
+from distill.transports.registry import Credentials, RegistryClient, store_credentials
 
 
 @click.command()
@@ -36,50 +23,10 @@ def copy(ctx: click.Context, source: str, destination: str, ca_file: Path | None
          insecure: tuple[str, ...]) -> None:
     """Copy an image or index from SRC to DST (oci:, oci-archive:, docker-archive:,
     docker-daemon:, docker://), checking every blob's digest."""
-    src, dst = parse_reference(source), parse_reference(destination)
-    options = registry_options(ca_file, insecure)
-    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    with progress_reporter(not quiet) as progress:
-        if src.transport == DOCKER and dst.transport == OCI and layout_pull.is_new_layout(dst):
-            artifact = layout_pull.pull_to_new_layout(src, dst, options=options,
-                                                      progress=progress)
-        else:
-            artifact = _copy(src, dst, options=options, progress=progress)
-    if not quiet:
-        click.echo(f"copied {src} to {dst} ({artifact.digest})")
-
-
-# Sinks that name layers by compressed digest only: a copy to them checks the
-# compressed digests and does not unpack layers (the docker formats need the tar sizes).
-_DIGEST_ONLY_SINKS = frozenset({DOCKER, OCI, OCI_ARCHIVE})
-
-
-def _copy(src: Reference, dst: Reference, *, options: RegistryOptions,
-          progress: Progress) -> Artifact:
-    with tempfile.TemporaryDirectory(prefix="distill-copy-") as work:
-        artifact = _read(src, Path(work), options=options, progress=progress,
-                         full=dst.transport not in _DIGEST_ONLY_SINKS)
-        _write(artifact, dst, options=options, progress=progress)
-    return artifact
-
-
-def _read(ref: Reference, work: Path, *, options: RegistryOptions, progress: Progress,
-          full: bool) -> Artifact:
-    if ref.transport != DOCKER:
-        return read_artifact(ref, work, check_diff_ids=full)
-    host, repository = split_name(ref.name or "")
-    return pull(host=host, repository=repository, tag=ref.tag or "latest", work_dir=work,
-                options=options, progress=progress, check_diff_ids=full, durable=False)
-
-
-def _write(artifact: Artifact, ref: Reference, *, options: RegistryOptions,
-           progress: Progress) -> None:
-    if ref.transport != DOCKER:
-        write_artifact(artifact, ref, progress=progress)
-        return
-    host, repository = split_name(ref.name or "")
-    push(artifact, host=host, repository=repository, tag=ref.tag or "latest",
-         options=options, progress=progress)
+    line = copy_images(source, destination, ca_file=ca_file, insecure=insecure,
+                       quiet=bool(ctx.obj and ctx.obj.get("quiet")))
+    if line:
+        click.echo(line)
 
 
 @click.command()

@@ -6,72 +6,53 @@ process every time, so what the client costs to import is paid on every
 command: httpx (with httpcore, h11, anyio, certifi) costs about 70 ms, and
 :mod:`http.client` about 15 ms because it parses headers with :mod:`email`.
 This module needs :mod:`socket` alone, and :mod:`ssl` only for an ``https``
-peer (the caller makes the context).
+peer (the caller makes the context); the syntax of message heads is
+:mod:`.wire_syntax`'s.
 
 One :class:`Connection` is one socket, kept alive between requests whose
 responses were read to their end; a response left unread closes it, and the
-next request opens a new one. Connection pools, redirects, proxies and
-authentication belong to the callers.
+next request opens a new one. It may go through an HTTP proxy: a ``CONNECT``
+tunnel for TLS, requests in absolute form otherwise. Connection pools,
+redirects, choosing a proxy and authentication belong to the callers.
 """
 
 from __future__ import annotations
 
-import io
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from distill.transports.wire_syntax import (
+    CHUNK,
+    Headers,
+    ProtocolError,
+    Reader,
+    body_framing,
+    read_headers,
+    read_line,
+    status_line,
+)
+
 if TYPE_CHECKING:
     import ssl
 
-_MAX_LINE = 65536
-_MAX_HEADERS = 200
-_CHUNK = 1 << 20
+__all__ = ["Connection", "Headers", "ProtocolError", "Response", "TunnelError"]
 
 
-class ProtocolError(OSError):
-    """The peer broke HTTP/1.1: a bad status line or header, or a body cut short."""
+class TunnelError(OSError):
+    """The proxy answered ``CONNECT`` with ``status`` instead of opening the tunnel."""
 
-
-class Headers:
-    """Response headers: names case-insensitive, repeated names kept in order."""
-
-    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items = list(items)
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """The first value of ``name``, or ``default``."""
-        wanted = name.lower()
-        for key, value in self._items:
-            if key.lower() == wanted:
-                return value
-        return default
-
-    def get_all(self, name: str) -> list[str]:
-        """Every value of ``name``, in the order received."""
-        wanted = name.lower()
-        return [value for key, value in self._items if key.lower() == wanted]
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
-
-    def __getitem__(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def items(self) -> list[tuple[str, str]]:
-        """Every (name, value), in the order received."""
-        return list(self._items)
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"the proxy answered CONNECT with {status} {reason}".rstrip())
+        self.status = status
 
 
 class Response:
     """A status, its headers, and a body read on demand (:meth:`read`, :meth:`readline`)."""
 
     def __init__(self, connection: Connection, status: int, reason: str, headers: Headers,
-                 *, length: int | None, chunked: bool) -> None:
+                 *, length: int | None, chunked: bool, keep_alive: bool = True) -> None:
         self.status = status
         self.reason = reason
         self.headers = headers
@@ -81,6 +62,7 @@ class Response:
         self._chunk_left = 0
         self._done = length == 0
         self._until_close = length is None and not chunked
+        self._keep_alive = keep_alive
         self._pending = b""
 
     @property
@@ -92,7 +74,7 @@ class Response:
         """Up to ``amount`` bytes of the body (all that is left when negative); b"" at its end."""
         if amount < 0:
             parts = [self._take(len(self._pending))] if self._pending else []
-            while piece := self._next_piece(_CHUNK):
+            while piece := self._next_piece(CHUNK):
                 parts.append(piece)
             return b"".join(parts)
         if not self._pending:
@@ -102,7 +84,7 @@ class Response:
     def readline(self) -> bytes:
         """The body up to and with the next newline (or to its end)."""
         while b"\n" not in self._pending:
-            piece = self._next_piece(_CHUNK)
+            piece = self._next_piece(CHUNK)
             if not piece:
                 break
             self._pending += piece
@@ -113,7 +95,7 @@ class Response:
         while line := self.readline():
             yield line
 
-    def iter_bytes(self, size: int = _CHUNK) -> Iterator[bytes]:
+    def iter_bytes(self, size: int = CHUNK) -> Iterator[bytes]:
         """The rest of the body in pieces of at most ``size`` bytes."""
         while piece := self.read(size):
             yield piece
@@ -122,7 +104,8 @@ class Response:
         """Let go of the connection: kept alive when the body was read, else closed."""
         connection, self._connection = self._connection, None
         if connection is not None:
-            connection.release(self, reusable=self.complete and not self._until_close)
+            connection.release(self, reusable=self.complete and not self._until_close
+                               and self._keep_alive)
 
     def __enter__(self) -> Response:
         return self
@@ -154,15 +137,15 @@ class Response:
         self._done = self._length == 0
         return piece
 
-    def _next_chunk_piece(self, reader: _Reader, amount: int) -> bytes:
+    def _next_chunk_piece(self, reader: Reader, amount: int) -> bytes:
         if self._chunk_left == 0:
-            size_line = _read_line(reader)
+            size_line = read_line(reader)
             try:
                 self._chunk_left = int(size_line.split(b";", 1)[0].strip(), 16)
             except ValueError:
                 raise ProtocolError(f"bad chunk size {size_line[:40]!r}") from None
             if self._chunk_left == 0:
-                while _read_line(reader) not in (b"\r\n", b"\n"):  # trailers
+                while read_line(reader) not in (b"\r\n", b"\n"):  # trailers
                     pass
                 self._done = True
                 return b""
@@ -170,42 +153,32 @@ class Response:
         if not piece:
             raise ProtocolError("the body ended inside a chunk")
         self._chunk_left -= len(piece)
-        if self._chunk_left == 0 and _read_line(reader) not in (b"\r\n", b"\n"):
+        if self._chunk_left == 0 and read_line(reader) not in (b"\r\n", b"\n"):
             raise ProtocolError("a chunk did not end with CRLF")
         return piece
 
 
-class _Reader:
-    """What :class:`Response` reads from: ``read1`` and ``readline`` of a buffered socket."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._file = io.BufferedReader(socket.SocketIO(sock, "rb"), _CHUNK)
-
-    def read1(self, amount: int) -> bytes:
-        return self._file.read1(amount)
-
-    def readline(self, limit: int) -> bytes:
-        return self._file.readline(limit)
-
-    def close(self) -> None:
-        self._file.close()
-
-
 class Connection:
     """HTTP/1.1 to one peer: ``unix_path``, or ``host``:``port`` (with TLS when ``tls`` is
-    given). The socket opens on the first request and is kept alive after it."""
+    given), through the HTTP proxy at ``proxy`` (host, port) if one is given, which gets
+    ``proxy_headers`` (``Proxy-Authorization``). The socket opens on the first request
+    (or :meth:`connect`) and is kept alive after it."""
 
     def __init__(self, *, host: str = "localhost", port: int = 80,
                  tls: ssl.SSLContext | None = None, unix_path: str | None = None,
-                 connect_timeout: float = 10.0, timeout: float = 60.0) -> None:
+                 connect_timeout: float = 10.0, timeout: float = 60.0,
+                 proxy: tuple[str, int] | None = None,
+                 proxy_headers: Mapping[str, str] | None = None) -> None:
         self.host = host
         self.port = port
         self.tls = tls
         self.unix_path = unix_path
         self.connect_timeout = connect_timeout
         self.timeout = timeout
+        self.proxy = proxy
+        self.proxy_headers = dict(proxy_headers or {})
         self._sock: socket.socket | None = None
-        self.reader: _Reader | None = None
+        self.reader: Reader | None = None
         self._busy: Response | None = None
 
     def __enter__(self) -> Connection:
@@ -219,15 +192,38 @@ class Connection:
     def host_header(self) -> str:
         """The ``Host`` header this connection sends."""
         default = 443 if self.tls is not None else 80
-        return self.host if self.unix_path or self.port == default else f"{self.host}:{self.port}"
+        return self._name if self.unix_path or self.port == default else self._authority
+
+    @property
+    def _name(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+
+    @property
+    def _authority(self) -> str:
+        return f"{self._name}:{self.port}"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the socket is open (kept alive, or busy with a response)."""
+        return self._sock is not None
+
+    def connect(self) -> None:
+        """Open the socket now (TCP, the proxy's tunnel, TLS) unless it is open."""
+        if self._sock is None:
+            try:
+                self._connect()
+            except BaseException:
+                self.close()
+                raise
 
     def request(self, method: str, target: str, *, headers: Mapping[str, str] | None = None,
                 body: bytes | Iterable[bytes] | None = None) -> Response:
         """Send a request and read the response's status and headers.
 
-        ``body`` as bytes goes with a Content-Length, as an iterable chunked. A
-        connection the peer closed while idle is opened again once, for a
-        request whose body can be sent again (bytes or none).
+        ``body`` as bytes goes with a Content-Length, as an iterable chunked (or as
+        it is when ``headers`` give its Content-Length). A connection the peer
+        closed while idle is opened again once, for a request whose body can be
+        sent again (bytes or none).
         """
         if self._busy is not None:  # the previous answer was not closed: start afresh
             self._busy.close()
@@ -263,15 +259,19 @@ class Connection:
     def _exchange(self, method: str, target: str, headers: Mapping[str, str],
                   body: bytes | Iterable[bytes] | None) -> Response:
         sock = self._sock or self._connect()
+        if self.proxy is not None and self.tls is None:  # a request in absolute form
+            target = f"http://{self.host_header}{target}"
+            headers = {**self.proxy_headers, **headers}
         head = [f"{method} {target} HTTP/1.1", f"Host: {self.host_header}"]
         names = {name.lower() for name in headers}
         head += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "host"]
+        chunked = _is_stream(body) and "content-length" not in names
         if isinstance(body, bytes | bytearray | memoryview):
             if "content-length" not in names:
                 head.append(f"Content-Length: {len(body)}")
-        elif body is not None:
+        elif chunked:
             head.append("Transfer-Encoding: chunked")
-        elif method in ("POST", "PUT", "PATCH") and "content-length" not in names:
+        elif body is None and method in ("POST", "PUT", "PATCH") and "content-length" not in names:
             head.append("Content-Length: 0")
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
         if isinstance(body, bytes | bytearray | memoryview):
@@ -279,8 +279,9 @@ class Connection:
         elif body is not None:
             for piece in body:
                 if piece:
-                    sock.sendall(b"%x\r\n%b\r\n" % (len(piece), piece))
-            sock.sendall(b"0\r\n\r\n")
+                    sock.sendall(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
+            if chunked:
+                sock.sendall(b"0\r\n\r\n")
         response = self._read_head(method)
         self._busy = response
         return response
@@ -295,27 +296,46 @@ class Connection:
                 sock.close()
                 raise
         else:
-            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+            sock = socket.create_connection(self.proxy or (self.host, self.port),
+                                            timeout=self.connect_timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.tls is not None:
-                try:
+            try:
+                if self.proxy is not None and self.tls is not None:
+                    self._tunnel(sock)
+                if self.tls is not None:
                     sock = self.tls.wrap_socket(sock, server_hostname=self.host)
-                except BaseException:
-                    sock.close()
-                    raise
+            except BaseException:
+                sock.close()
+                raise
         sock.settimeout(self.timeout)
-        self._sock, self.reader = sock, _Reader(sock)
+        self._sock, self.reader = sock, Reader(sock)
         return sock
+
+    def _tunnel(self, sock: socket.socket) -> None:
+        """Ask the proxy for a tunnel to host:port; TLS then goes through it."""
+        head = [f"CONNECT {self._authority} HTTP/1.1", f"Host: {self._authority}",
+                *(f"{name}: {value}" for name, value in self.proxy_headers.items())]
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        reader = Reader(sock, buffered=False)  # the TLS handshake reads what follows
+        status, reason = status_line(read_line(reader, first=True))
+        read_headers(reader)
+        if not 200 <= status < 300:
+            raise TunnelError(status, reason)
 
     def _read_head(self, method: str) -> Response:
         assert self.reader is not None
         while True:
-            status, reason = _status_line(_read_line(self.reader, first=True))
-            headers = _read_headers(self.reader)
+            line = read_line(self.reader, first=True)
+            status, reason = status_line(line)
+            headers = read_headers(self.reader)
             if status != 100 and not (101 < status < 200):
                 break  # 1xx answers before the real one are skipped
-        length, chunked = _body_framing(method, status, headers)
-        return Response(self, status, reason, headers, length=length, chunked=chunked)
+        length, chunked = body_framing(method, status, headers)
+        # HTTP/1.0 closes after each answer unless it says otherwise
+        keep_alive = not line.startswith(b"HTTP/1.0") or \
+            "keep-alive" in (headers.get("Connection") or "").lower()
+        return Response(self, status, reason, headers, length=length, chunked=chunked,
+                        keep_alive=keep_alive)
 
 
 def _is_stream(body: object) -> bool:
@@ -325,46 +345,3 @@ def _is_stream(body: object) -> bool:
 def _stale_connection(exc: BaseException) -> bool:
     """A kept-alive socket the peer had closed: nothing came back at all."""
     return isinstance(exc, ConnectionError) or "no status line" in str(exc)
-
-
-def _read_line(reader: _Reader, *, first: bool = False) -> bytes:
-    line = reader.readline(_MAX_LINE + 1)
-    if len(line) > _MAX_LINE:
-        raise ProtocolError("a header line longer than 64 KiB")
-    if not line:
-        raise ProtocolError("the connection closed with no status line" if first else
-                            "the connection closed in the middle of a response")
-    return line
-
-
-def _status_line(line: bytes) -> tuple[int, str]:
-    parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise ProtocolError(f"bad status line {line[:60]!r}")
-    return int(parts[1]), parts[2] if len(parts) > 2 else ""
-
-
-def _read_headers(reader: _Reader) -> Headers:
-    items: list[tuple[str, str]] = []
-    while (line := _read_line(reader)) not in (b"\r\n", b"\n"):
-        if len(items) >= _MAX_HEADERS:
-            raise ProtocolError(f"more than {_MAX_HEADERS} headers")
-        name, colon, value = line.decode("latin-1").partition(":")
-        if not colon or not name or name != name.strip():
-            raise ProtocolError(f"bad header line {line[:60]!r}")
-        items.append((name, value.strip()))
-    return Headers(items)
-
-
-def _body_framing(method: str, status: int, headers: Headers) -> tuple[int | None, bool]:
-    """(bytes of a fixed-length body or None, whether it is chunked), as RFC 9112 6.3 says."""
-    if method == "HEAD" or status in (204, 304):
-        return 0, False
-    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
-        return None, True
-    length = headers.get("Content-Length")
-    if length is None:
-        return None, False
-    if not length.strip().isdigit():
-        raise ProtocolError(f"bad Content-Length {length!r}")
-    return int(length), False

@@ -1,5 +1,7 @@
-"""``distill copy`` to and from a registry loads only what a copy needs; plain HTTP to a
-loopback registry never loads a CA store, and clients share one TLS context per CA file."""
+"""``distill copy`` to and from a registry loads only what a copy needs (no httpx: the
+registry client speaks HTTP through distill.transports.wire; no click when called as
+:func:`~distill.cli.registry_copy.copy_images`); plain HTTP to a loopback registry never
+loads a CA store nor imports ssl, and clients share one TLS context per CA file."""
 
 from __future__ import annotations
 
@@ -25,14 +27,24 @@ code = main(sys.argv[1:])
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
-NOT_FOR_COPY = ("rich", "pydantic", "pygments", "yaml", "httpx._main", "distill.assembly",
+PLAIN = """
+import json, sys
+from distill.cli.registry_copy import copy_images
+line = copy_images(sys.argv[1], sys.argv[2], ca_file=None, insecure=(), quiet=False)
+code = 0 if line.startswith(f"copied {sys.argv[1]} to ") else 1
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+NOT_FOR_COPY = ("rich", "pydantic", "pygments", "yaml", "httpx", "httpcore", "h11", "anyio",
+                "certifi", "urllib.request", "http.client", "email", "distill.assembly",
                 "distill.config", "distill.sbom", "distill.supply", "distill.debian",
                 "distill.packagers", "distill.layers")
 
 
-def _copy(src: str, dst: str, cache: Path) -> list[str]:
+def _copy(src: str, dst: str, cache: Path, *, script: str = WRAPPER) -> list[str]:
+    arguments = [src, dst] if script == PLAIN else ["-q", "copy", src, dst]
     done = subprocess.run(
-        [sys.executable, "-c", WRAPPER, "-q", "copy", src, dst],
+        [sys.executable, "-c", script, *arguments],
         capture_output=True, text=True, check=False,
         env={**os.environ, "DISTILL_CACHE": str(cache)},
     )
@@ -55,7 +67,20 @@ def test_copy_to_and_from_a_registry_imports_no_build_pipeline_nor_rich(
     pushed = _copy(f"oci:{layout}:1", ref, tmp_path / "cache")
     pulled = _copy(ref, f"oci:{tmp_path / 'back'}:1", tmp_path / "cache")
     assert (_loaded(pushed), _loaded(pulled)) == ([], [])
-    assert "httpx" in pushed  # the registry was spoken to through the usual client
+    assert "distill.transports.wire" in pushed  # the registry was spoken to
+    assert "ssl" not in pulled  # the host is known to speak plain HTTP: no TLS was tried
+
+
+def test_copy_images_with_plain_values_imports_no_click(
+    plain_registry: Any, image: Image, tmp_path: Path,
+) -> None:
+    layout = tmp_path / "layout"
+    write(image, layout, tag="1")
+    ref = f"docker://{plain_registry.host}/startup/plain-copy:1"
+    pushed = _copy(f"oci:{layout}:1", ref, tmp_path / "cache", script=PLAIN)
+    pulled = _copy(ref, f"oci:{tmp_path / 'back'}:1", tmp_path / "cache", script=PLAIN)
+    assert [m for m in pushed + pulled if m == "click" or m.startswith("click.")] == []
+    assert (_loaded(pushed), _loaded(pulled)) == ([], [])
 
 
 def test_plain_http_to_a_loopback_registry_never_reads_the_ca_file(

@@ -13,8 +13,10 @@ import pytest
 
 from distill.errors import TransportError
 from distill.oci.model import Artifact, Image, ImageIndex
+from distill.progress import SILENT
 from distill.transports import parse_reference, read_artifact, write_artifact
 from distill.transports.registry import RegistryClient, RegistryOptions, pull, push
+from distill.transports.registry.client import Blob
 from distill.transports.registry.push import push_with
 
 FAST = RegistryOptions(backoff=0.01, max_backoff=0.05)
@@ -148,3 +150,13 @@ def test_giving_up_on_a_failing_registry_leaves_the_tag_unchanged(
         push_with(client, changed, repository="distill/keep", tag="t")
     with RegistryClient(plain_registry.host) as client:
         assert client.manifest_digest("distill/keep", "t") == app_image.digest
+
+
+def test_a_blob_file_that_cannot_be_read_fails_at_once_not_as_a_network_failure(
+    plain_registry: Any, tmp_path: Path,
+) -> None:
+    unreadable = Blob(digest="sha256:" + "5" * 64, size=10, path=tmp_path)  # a folder
+    options = RegistryOptions(backoff=5.0)  # a retry would wait here
+    with RegistryClient(plain_registry.host, options=options) as client, \
+            pytest.raises(IsADirectoryError):
+        client.upload_blob("distill/unreadable", unreadable, SILENT.task("push", total=10))

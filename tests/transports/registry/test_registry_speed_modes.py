@@ -14,6 +14,7 @@ from distill.errors import IntegrityError
 from distill.oci.model import Image
 from distill.transports import oci_layout
 from distill.transports.registry import Credentials, RegistryClient, RegistryOptions, known
+from distill.transports.registry.push import push_with
 
 USER, PASSWORD = "distill", "s3cret-pass"
 
@@ -78,4 +79,39 @@ def test_a_wrong_remembered_scheme_switches_once(
     with RegistryClient(secure_registry.host, options=options,
                         credentials=Credentials(USER, PASSWORD)) as client:
         client.check_login()
+    assert known.last_scheme(secure_registry.host) == "https"
+
+
+def test_a_new_loopback_host_is_probed_for_tls_without_loading_the_ca_store(
+    plain_registry: Any, isolated_cache: Path, tmp_path: Path,
+) -> None:
+    broken = tmp_path / "not-a-ca.pem"
+    broken.write_text("not a certificate\n")  # loading it would fail the push
+    assert _login_requests(plain_registry.host, ca_file=broken) == [("GET", "/v2/")] * 2
+    assert known.last_scheme(plain_registry.host) == "http"
+
+
+def test_a_new_loopback_host_that_speaks_tls_is_verified_with_the_ca_store(
+    secure_registry: Any, isolated_cache: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    options = RegistryOptions.from_environment(ca_file=secure_registry.ca)
+    with RegistryClient(secure_registry.host, options=options,
+                        credentials=Credentials(USER, PASSWORD)) as client:
+        client.check_login()
+    assert known.last_scheme(secure_registry.host) == "https"
+
+
+def test_a_wrong_remembered_scheme_switches_on_a_head_too(
+    secure_registry: Any, isolated_cache: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, image: Image,
+) -> None:
+    """A push starts with HEAD, whose 400 from a TLS server carries no body to say why."""
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    known.remember_scheme(secure_registry.host, "http")
+    options = RegistryOptions.from_environment(ca_file=secure_registry.ca)
+    with RegistryClient(secure_registry.host, options=options,
+                        credentials=Credentials(USER, PASSWORD)) as client:
+        assert push_with(client, image, repository="speed/head", tag="1") == image.digest
     assert known.last_scheme(secure_registry.host) == "https"

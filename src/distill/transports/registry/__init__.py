@@ -1,6 +1,7 @@
 """Registries (``docker://HOST[:PORT]/REPO:TAG``): push, pull, credentials, TLS, retries.
 
-A small distribution-protocol client of our own on httpx (:mod:`.client`);
+A small distribution-protocol client of our own (:mod:`.client`) over HTTP/1.1 on
+:mod:`distill.transports.wire` (:mod:`.http`, :mod:`.pool`, :mod:`.proxies`);
 credentials from Docker's config and helpers (:mod:`.auth`); :func:`push` and
 :func:`pull` on top.
 """

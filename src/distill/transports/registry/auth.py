@@ -13,14 +13,16 @@ import base64
 import json
 import os
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from distill.errors import ConfigError, TransportError
 from distill.fsutil import atomic_writer
+
+if TYPE_CHECKING:
+    import subprocess
 
 _HELPER_TIMEOUT = 60
 _PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
@@ -125,6 +127,8 @@ def parse_challenge(header: str) -> Challenge:
 
 
 def _run_helper(helper: str, action: str, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
+    import subprocess  # a few ms that a copy without a credential helper does not pay
+
     program = f"docker-credential-{helper}"
     try:
         return subprocess.run([program, action], input=stdin, capture_output=True,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from distill.errors import TransportError
 from distill.transports.registry.auth import Credentials, parse_challenge
-from distill.transports.registry.http import httpx
+from distill.transports.registry.http import HttpClient, HttpError, Response, with_params
 from distill.transports.registry.retry import Retry
 
 
@@ -34,10 +34,9 @@ class Authenticator:
                 return {"Authorization": f"Bearer {token}"} if token else {}
             return {"Authorization": self._basic} if self._basic else {}
 
-    def answer(self, response: httpx.Response, scopes: Sequence[str], *,
-               http: httpx.Client) -> bool:
+    def answer(self, response: Response, scopes: Sequence[str], *, http: HttpClient) -> bool:
         """Set up auth from a 401's challenge; False when there is nothing new to try."""
-        challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
+        challenge = parse_challenge(response.headers.get("WWW-Authenticate") or "")
         if self._credentials is None and challenge.scheme != "bearer":
             raise TransportError(
                 f"{self.host} requires authentication; run `distill login {self.host}`"
@@ -59,21 +58,21 @@ class Authenticator:
         )
 
     def _fetch_token(self, params: dict[str, str], scopes: Sequence[str], *,
-                     http: httpx.Client) -> str:
+                     http: HttpClient) -> str:
         realm = params.get("realm")
         if not realm:
             raise TransportError(f"{self.host}: bearer challenge without a realm")
-        query = httpx.QueryParams([("scope", scope) for scope in scopes])
+        query = [("scope", scope) for scope in scopes]
         if "service" in params:
-            query = query.add("service", params["service"])
-        auth = None
+            query.append(("service", params["service"]))
+        headers = {}
         if self._credentials is not None:
-            auth = (self._credentials.username, self._credentials.password)
+            headers["Authorization"] = self._credentials.basic_header()
         try:
-            response = http.get(realm, params=query, auth=auth)
-        except httpx.HTTPError as exc:
-            raise Retry(f"token request to {realm} failed: {exc}",
-                         silent=isinstance(exc, httpx.TimeoutException)) from exc
+            with http.request("GET", with_params(realm, query), headers=headers) as response:
+                response.read()
+        except HttpError as exc:
+            raise Retry(f"token request to {realm} failed: {exc}", silent=exc.timed_out) from exc
         if response.status_code in (401, 403):
             raise self._rejected()
         if response.status_code != 200:

@@ -1,4 +1,4 @@
-"""A small client of the OCI distribution protocol on httpx: manifests, uploads, downloads.
+"""A small client of the OCI distribution protocol: manifests, uploads, downloads.
 
 One :class:`RegistryClient` talks to one registry host. Every operation (a
 manifest request, a whole blob upload, a whole download) is retried as a whole
@@ -22,7 +22,7 @@ from distill.transports.registry.auth import Credentials, load_credentials
 from distill.transports.registry.challenge import Authenticator
 from distill.transports.registry.connection import Connection
 from distill.transports.registry.files import replacing
-from distill.transports.registry.http import httpx
+from distill.transports.registry.http import HttpError
 from distill.transports.registry.options import RegistryOptions
 from distill.transports.registry.retry import Retry, retrying
 
@@ -143,7 +143,7 @@ class RegistryClient:
             raise IntegrityError(
                 f"manifest {self.host}/{repo}@{reference} does not match its digest"
             )
-        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
         return media_type, data
 
     def find_manifest(self, repo: str, reference: str) -> tuple[str, bytes] | None:
@@ -177,7 +177,7 @@ class RegistryClient:
             lambda: self._send("GET", path, scopes=_scopes(repo, "pull"), ok=(200, 404, 405),
                                headers={"Accept": media_types.OCI_INDEX}),
         )
-        content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
         if response.status_code != 200 or content_type != media_types.OCI_INDEX:
             return None
         return response.content
@@ -264,10 +264,8 @@ class RegistryClient:
                         raise IntegrityError(
                             f"blob {digest} from {self.host}/{repo} does not match its digest"
                         )
-            except (httpx.TimeoutException, httpx.NetworkError,
-                    httpx.RemoteProtocolError) as exc:
-                raise Retry(f"download interrupted: {exc}",
-                             silent=isinstance(exc, httpx.TimeoutException)) from exc
+            except HttpError as exc:
+                raise Retry(f"download interrupted: {exc}", silent=exc.timed_out) from exc
 
 
 

@@ -9,20 +9,20 @@ for :func:`~.retry.retrying` to handle.
 
 from __future__ import annotations
 
-import ssl
+import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from urllib.parse import urljoin, urlsplit
 
 from distill.errors import TransportError
 from distill.transports.registry import known
 from distill.transports.registry.challenge import Authenticator
-from distill.transports.registry.http import httpx, open_client
+from distill.transports.registry.http import Body, HttpClient, HttpError, Response, with_params
 from distill.transports.registry.options import RegistryOptions
 from distill.transports.registry.retry import Retry
+from distill.transports.wire import ProtocolError, TunnelError
 
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-Body = Callable[[], bytes | Iterator[bytes]]
 
 
 class Connection:
@@ -37,8 +37,9 @@ class Connection:
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
         """Every (method, path) sent, for callers that count round trips."""
-        self._http = open_client(tls=lambda: options.ssl_context(host), timeout=options.timeout,
-                                 connections=options.parallel * 2)
+        # a loopback host seen for the first time may speak plain HTTP: no CA store for it
+        self._http = HttpClient(tls=lambda: options.ssl_context(host), timeout=options.timeout,
+                                connections=options.parallel * 2, probe=self._scheme is None)
 
     def close(self) -> None:
         """Close the connections."""
@@ -48,7 +49,7 @@ class Connection:
         self, method: str, path: str, *, scopes: Sequence[str], ok: Sequence[int] = (200,),
         headers: dict[str, str] | None = None, params: dict[str, str] | None = None,
         body: Body | None = None, missing: str | None = None,
-    ) -> httpx.Response:
+    ) -> Response:
         with self.stream(method, path, scopes=scopes, ok=ok, headers=headers, params=params,
                           body=body, missing=missing) as response:
             response.read()
@@ -64,24 +65,20 @@ class Connection:
 
     def open(self, method: str, url: str, *, scopes: Sequence[str],
               headers: dict[str, str] | None, params: dict[str, str] | None,
-              body: Body | None) -> httpx.Response:
+              body: Body | None) -> Response:
         """Send once (again after a 401 challenge); transient failures raise _Retry."""
         for _ in range(2):
-            # httpx would replace an upload Location's own query (its _state) with params
-            full = httpx.URL(self._resolve(url)).copy_merge_params(params or {})
-            request = self._http.build_request(
-                method, full, content=body() if body else None,
-                headers={**(headers or {}), **self._auth.header(scopes)},
-            )
+            full = with_params(self._resolve(url), params or {})
             with self._lock:
-                self.requests.append((method, request.url.path))
+                self.requests.append((method, urlsplit(full).path))
             try:
-                response = self._http.send(request, stream=True)
-            except (httpx.TimeoutException, httpx.NetworkError,
-                    httpx.RemoteProtocolError) as exc:
+                response = self._http.request(
+                    method, full, body=body,
+                    headers={**(headers or {}), **self._auth.header(scopes)})
+            except HttpError as exc:
                 self._maybe_switch_scheme(exc)
-                raise Retry(f"{type(exc).__name__}: {exc or 'connection closed'}",
-                             silent=isinstance(exc, httpx.TimeoutException)) from exc
+                _check_tunnel(self.host, exc)
+                raise Retry(str(exc), silent=exc.timed_out) from exc
             self._scheme_worked(response)
             if response.status_code != 401 or not self._auth.answer(response, scopes,
                                                                     http=self._http):
@@ -94,13 +91,13 @@ class Connection:
             return f"{self._scheme or 'https'}://{self.host}{url}"
         return url
 
-    def location(self, response: httpx.Response) -> str:
+    def location(self, response: Response) -> str:
         location = response.headers.get("Location")
         if not location:
             raise TransportError(f"{self.host} started an upload without a Location header")
-        return str(response.url.join(location))
+        return urljoin(response.url, location)
 
-    def _maybe_switch_scheme(self, exc: Exception) -> None:
+    def _maybe_switch_scheme(self, exc: HttpError) -> None:
         """Move to the other scheme when the first guess for a plain-HTTP-allowed host failed."""
         if _certificate_failure(exc):
             ca_hint = f"{self.options.certs_dir}/{self.host}/ca.crt"
@@ -110,10 +107,10 @@ class Connection:
             ) from exc
         if not self._may_switch:
             return
-        if self._scheme != "http" and isinstance(exc, httpx.ConnectError) and _tls_failure(exc):
+        if self._scheme != "http" and exc.connecting and _tls_failure(exc):
             self._switch("http")
             raise Retry("the registry speaks plain HTTP", delay=0) from exc
-        if self._scheme == "http" and isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        if self._scheme == "http" and not exc.connecting and _answered_wrongly(exc):
             self._switch("https")
             raise Retry("the registry speaks HTTPS", delay=0) from exc
 
@@ -121,19 +118,28 @@ class Connection:
         with self._lock:
             self._scheme, self._may_switch = scheme, False
 
-    def _scheme_worked(self, response: httpx.Response) -> None:
+    def _scheme_worked(self, response: Response) -> None:
         """Settle the scheme after an answer (a TLS server's 400 to plain HTTP switches)."""
         if self._scheme is None:
             self._scheme = "https"
         if self._scheme == "http" and self._may_switch and response.status_code == 400:
-            response.read()
-            if b"HTTPS" in response.content:
+            said = response.read() if response.method != "HEAD" else self._said_to_get()
+            if b"HTTPS" in said:
                 response.close()
                 self._switch("https")
                 raise Retry("the registry speaks HTTPS", delay=0)
         if self._remembered != self._scheme and self.options.allows_plain_http(self.host):
             self._remembered = self._scheme
             known.remember_scheme(self.host, self._scheme)
+
+
+    def _said_to_get(self) -> bytes:
+        """The body of a plain-HTTP ``GET /v2/``: a 400 to a HEAD has none to tell why."""
+        try:
+            with self._http.request("GET", f"http://{self.host}/v2/") as answer:
+                return answer.read()
+        except HttpError:
+            return b""
 
 
 class _ResponseContext:
@@ -146,9 +152,9 @@ class _ResponseContext:
         self._client, self._method, self._url = client, method, url
         self._scopes, self._ok, self._missing = scopes, ok, missing
         self._headers, self._params, self._body = headers, params, body
-        self._response: httpx.Response | None = None
+        self._response: Response | None = None
 
-    def __enter__(self) -> httpx.Response:
+    def __enter__(self) -> Response:
         response = self._client.open(self._method, self._url, scopes=self._scopes,
                                       headers=self._headers, params=self._params, body=self._body)
         self._response = response
@@ -165,7 +171,7 @@ class _ResponseContext:
             self._response.close()
 
 
-def _check_status(host: str, response: httpx.Response, *, ok: Sequence[int],
+def _check_status(host: str, response: Response, *, ok: Sequence[int],
                   missing: str | None, scopes: Sequence[str]) -> None:
     status = response.status_code
     if status in ok:
@@ -173,7 +179,7 @@ def _check_status(host: str, response: httpx.Response, *, ok: Sequence[int],
     if status in _RETRY_STATUS:
         response.read()
         raise Retry(f"{host} answered {status}", delay=_retry_after(response))
-    what = f"{response.request.method} {response.request.url.path}"
+    what = f"{response.method} {response.path}"
     if status == 401:
         raise TransportError(f"{host} refused {what} (401); run `distill login {host}`")
     if status == 403:
@@ -185,15 +191,15 @@ def _check_status(host: str, response: httpx.Response, *, ok: Sequence[int],
     raise TransportError(f"{host}: {what} failed with {status}: {_error_text(response)}")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
+def _retry_after(response: Response) -> float | None:
+    value = response.headers.get("Retry-After") or ""
     try:
         return max(0.0, float(value))
     except ValueError:
         return None
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: Response) -> str:
     try:
         errors = response.json().get("errors") or []
         return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or "no detail"
@@ -224,10 +230,28 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _certificate_failure(exc: BaseException) -> bool:
-    return any(isinstance(e, ssl.SSLCertVerificationError) for e in _causes(exc)) or (
-        "CERTIFICATE_VERIFY_FAILED" in str(exc)
+    ssl = sys.modules.get("ssl")  # not imported: no TLS was spoken
+    return ssl is not None and (
+        any(isinstance(e, ssl.SSLCertVerificationError) for e in _causes(exc))
+        or "CERTIFICATE_VERIFY_FAILED" in str(exc)
     )
 
 
 def _tls_failure(exc: BaseException) -> bool:
-    return any(isinstance(e, ssl.SSLError) for e in _causes(exc)) or "SSL" in str(exc)
+    ssl = sys.modules.get("ssl")
+    return ssl is not None and (any(isinstance(e, ssl.SSLError) for e in _causes(exc))
+                                or "SSL" in str(exc))
+
+
+def _answered_wrongly(exc: BaseException) -> bool:
+    """Plain HTTP to a TLS server: an answer that is no HTTP, or the connection cut."""
+    return any(isinstance(e, ProtocolError | ConnectionResetError | ConnectionAbortedError
+                          | BrokenPipeError) for e in _causes(exc))
+
+
+def _check_tunnel(host: str, exc: HttpError) -> None:
+    """A proxy that refuses the tunnel (407, 403...) is not asked again."""
+    refused = next((e for e in _causes(exc) if isinstance(e, TunnelError)), None)
+    if refused is not None and refused.status not in _RETRY_STATUS:
+        raise TransportError(f"cannot reach {host}: {refused} (check HTTPS_PROXY and "
+                             "NO_PROXY)") from exc

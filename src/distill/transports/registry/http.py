@@ -1,74 +1,253 @@
-"""httpx for the registry client, made cheap to start: every ``distill copy`` pays for it.
+"""HTTP for the registry client on :mod:`distill.transports.wire`: URLs, redirects, the pool.
 
-``import httpx`` also imports ``httpx._main``, httpx's own command-line tool
-(rich, pygments, click's types...): about 40 ms of CPU that a library never
-uses. httpx falls back to a stub when that import fails, so it is hidden while
-httpx is imported (and only then).
-
-A verifying TLS context loads the system's CA store (about 35 ms); plain HTTP
-to a loopback registry needs none, so :func:`open_client` makes the HTTPS
-connection pool, and its context, on the first HTTPS request. When proxies are
-set in the environment httpx's own transports are used (they honour them), with
-the context made up front.
+Every ``distill copy`` starts a new process, and httpx (with httpcore, h11,
+certifi and ssl) cost about 60 ms of imports there, more than skopeo's whole
+re-push.
+:class:`HttpClient` needs :mod:`socket`, :mod:`urllib.parse` and, for
+``https`` only, :mod:`ssl`. It follows redirects of GET and HEAD (a blob
+download is often sent to storage on another host, which then gets no
+``Authorization``) and reaches hosts through the proxies the environment names
+(:mod:`.proxies`). Whatever fails on the network is an :class:`HttpError`.
 """
 
 from __future__ import annotations
 
-import ssl
-import sys
-import threading
-import urllib.request
-from collections.abc import Callable
+import contextlib
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote_plus, urlencode, urljoin, urlsplit
 
-_HIDE_CLI = "httpx" not in sys.modules
-if _HIDE_CLI:
-    sys.modules["httpx._main"] = None  # type: ignore[assignment]
-try:
-    import httpx
-finally:
-    if _HIDE_CLI:
-        del sys.modules["httpx._main"]
+from distill.errors import TransportError
+from distill.transports.registry.pool import ConnectError, Origin, Pool
+from distill.transports.registry.proxies import Proxies
+from distill.transports.wire import Headers, ProtocolError
+from distill.transports.wire import Response as WireResponse
 
-__all__ = ["httpx", "open_client"]
+if TYPE_CHECKING:
+    import ssl
 
+Body = Callable[[], bytes | Iterator[bytes]]
+"""Makes a request's body: called again when the request is sent again."""
 
-def open_client(*, tls: Callable[[], ssl.SSLContext], timeout: float, connections: int
-                ) -> httpx.Client:
-    """An httpx client following redirects, ``tls()`` called only when HTTPS is used."""
-    limits = httpx.Limits(max_connections=connections)
-    settings = {"timeout": httpx.Timeout(timeout), "follow_redirects": True,
-                "headers": {"User-Agent": "distill"}}
-    if urllib.request.getproxies():
-        return httpx.Client(verify=tls(), limits=limits, **settings)  # type: ignore[arg-type]
-    return httpx.Client(transport=_PerScheme(tls=tls, limits=limits),
-                        **settings)  # type: ignore[arg-type]
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 10
+_DRAIN = 1 << 16
+"""A redirect's body up to this size is read, so its connection is kept."""
 
 
-class _PerScheme(httpx.BaseTransport):
-    """One keep-alive connection pool per URL scheme, each made on its first request."""
+class HttpError(Exception):
+    """A request failed on the network: no connection, no answer in time, a broken answer.
 
-    def __init__(self, *, tls: Callable[[], ssl.SSLContext], limits: httpx.Limits) -> None:
-        self._tls = tls
-        self._limits = limits
-        self._lock = threading.Lock()
-        self._pools: dict[str, httpx.HTTPTransport] = {}
+    ``connecting``: the connection could not be made (TCP, proxy, TLS handshake);
+    ``timed_out``: the peer did not answer in time. The cause is chained.
+    """
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._pool(request.url.scheme).handle_request(request)
+    def __init__(self, cause: OSError) -> None:
+        reason = cause.__cause__ if isinstance(cause, ConnectError) else cause
+        super().__init__(f"{type(reason).__name__}: {reason or 'connection closed'}")
+        self.connecting = isinstance(cause, ConnectError)
+        self.timed_out = isinstance(reason, TimeoutError)
 
-    def _pool(self, scheme: str) -> httpx.HTTPTransport:
-        with self._lock:
-            pool = self._pools.get(scheme)
-            if pool is None:
-                # an http:// pool never speaks TLS; its context still verifies, trusting none
-                context = self._tls() if scheme == "https" else \
-                    ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                pool = self._pools[scheme] = httpx.HTTPTransport(verify=context,
-                                                                 limits=self._limits)
-            return pool
+
+class Response:
+    """A response whose body is read on demand; :meth:`close` gives its connection back."""
+
+    def __init__(self, method: str, url: str, raw: WireResponse,
+                 give_back: Callable[[], None]) -> None:
+        self.method = method
+        self.url = url
+        """The URL answered (after redirects)."""
+        self.status_code = raw.status
+        self.headers: Headers = raw.headers
+        self._raw = raw
+        self._give_back: Callable[[], None] | None = give_back
+        self._content: bytes | None = None
+
+    @property
+    def path(self) -> str:
+        """The path of :attr:`url`."""
+        return urlsplit(self.url).path
+
+    def read(self) -> bytes:
+        """The whole body (read once, then kept)."""
+        if self._content is None:
+            try:
+                self._content = self._raw.read()
+            except OSError as exc:
+                raise HttpError(exc) from exc
+        return self._content
+
+    @property
+    def content(self) -> bytes:
+        """The whole body."""
+        return self.read()
+
+    @property
+    def text(self) -> str:
+        """The body as text."""
+        return self.read().decode(errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (ValueError when it is not)."""
+        return json.loads(self.read())
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """The body in pieces as they arrive."""
+        pieces = self._raw.iter_bytes()
+        while True:
+            try:
+                piece = next(pieces, b"")
+            except OSError as exc:
+                raise HttpError(exc) from exc
+            if not piece:
+                return
+            yield piece
 
     def close(self) -> None:
-        with self._lock:
-            pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            pool.close()
+        """Give the connection back (kept alive when the body was read to its end)."""
+        self._raw.close()
+        give_back, self._give_back = self._give_back, None
+        if give_back is not None:
+            give_back()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class HttpClient:
+    """Requests to any URL over kept-alive connections; ``tls()`` is called on the first
+    ``https`` connection only (``probe``: see :mod:`.pool`)."""
+
+    def __init__(self, *, tls: Callable[[], ssl.SSLContext], timeout: float, connections: int,
+                 proxies: Proxies | None = None, probe: bool = False) -> None:
+        self._pool = Pool(tls=tls, timeout=timeout, keep=connections, probe=probe,
+                          proxies=proxies if proxies is not None else Proxies.from_environment())
+
+    def close(self) -> None:
+        """Close the kept connections."""
+        self._pool.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
+                body: Body | None = None) -> Response:
+        """Send ``method url`` and read the answer's head (GET and HEAD follow redirects);
+        close the response, or read it to its end, to let its connection be reused."""
+        sent = {"User-Agent": "distill", **(headers or {})}
+        for _ in range(_MAX_REDIRECTS):
+            response = self._send(method, url, sent, body)
+            location = response.headers.get("Location")
+            if method not in ("GET", "HEAD") or response.status_code not in _REDIRECTS \
+                    or not location:
+                return response
+            _drain(response)
+            target = urljoin(url, location)
+            if _origin(target) != _origin(url):  # credentials stay with their host
+                sent = {k: v for k, v in sent.items() if k.lower() != "authorization"}
+            url = target
+        raise TransportError(f"{method} {url}: more than {_MAX_REDIRECTS} redirects")
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str], body: Body | None
+              ) -> Response:
+        origin, target = _origin(url), _target(url)
+        try:
+            connection, kept = self._pool.take(origin)
+        except OSError as exc:
+            raise HttpError(exc) from exc
+        try:
+            content = _made(body)
+            try:
+                raw = connection.request(method, target, headers=headers, body=content)
+            except (ConnectionError, ProtocolError) as exc:
+                if not kept or isinstance(content, bytes | None) or not _stale(exc):
+                    raise
+                # the peer closed the kept connection: once more on a new one (wire does
+                # that itself for a body it can send again)
+                connection.close()
+                connection, kept = self._pool.take(origin, fresh=True)
+                raw = connection.request(method, target, headers=headers, body=_made(body))
+        except _SourceError as exc:  # not the network's: the file being sent
+            connection.close()
+            raise exc.error from None
+        except OSError as exc:
+            connection.close()
+            raise HttpError(exc) from exc
+        except BaseException:
+            connection.close()
+            raise
+        return Response(method, url, raw,
+                        lambda: self._pool.give_back(origin, connection))
+
+
+def with_params(url: str, params: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
+    """``url`` with ``params`` in its query: its own parameters kept as they are written
+    (an upload's state), but those ``params`` name replaced."""
+    pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
+    if not pairs:
+        return url
+    base, _, fragment = url.partition("#")
+    base, _, query = base.partition("?")
+    names = {name for name, _ in pairs}
+    kept = [part for part in query.split("&")
+            if part and unquote_plus(part.split("=", 1)[0]) not in names]
+    new_query = "&".join([*kept, urlencode(pairs)])
+    return f"{base}?{new_query}" + (f"#{fragment}" if fragment else "")
+
+
+def _origin(url: str) -> Origin:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise TransportError(f"cannot request {url!r}: not an http(s) URL")
+    try:
+        port = parts.port
+    except ValueError:
+        raise TransportError(f"cannot request {url!r}: bad port") from None
+    return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
+
+
+def _target(url: str) -> str:
+    parts = urlsplit(url)
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~") or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def _drain(response: Response) -> None:
+    """Read a small body so the connection is kept, then close."""
+    length = response.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) <= _DRAIN:
+        with contextlib.suppress(HttpError):  # a broken body: the connection is closed
+            response.read()
+    response.close()
+
+
+class _SourceError(Exception):
+    """An error of a body's source (a blob file), carried past the network's handling."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _made(body: Body | None) -> bytes | Iterator[bytes] | None:
+    content = body() if body is not None else None
+    return content if content is None or isinstance(content, bytes) else _source(content)
+
+
+def _source(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from pieces
+    except OSError as exc:
+        raise _SourceError(exc) from exc
+
+
+def _stale(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectionError) or "no status line" in str(exc)

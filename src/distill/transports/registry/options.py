@@ -23,11 +23,14 @@ import dataclasses
 import functools
 import ipaddress
 import os
-import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from distill.errors import ConfigError
+
+if TYPE_CHECKING:
+    import ssl
 
 DEFAULT_CERTS_DIR = Path("/etc/docker/certs.d")
 MiB = 1 << 20
@@ -88,6 +91,8 @@ class RegistryOptions:
         several clients (a build's layer check and its push, sign's store): one
         context per CA file (as it is on disk) serves them all.
         """
+        import ssl  # about 10 ms: only for a registry spoken to over TLS
+
         ca = self.ca_for(host)
         try:
             stamp = ca.stat() if ca is not None else None
@@ -104,6 +109,8 @@ class RegistryOptions:
 @functools.lru_cache(maxsize=16)
 def _context(cafile: str | None, stamp: tuple[int, int] | None) -> ssl.SSLContext:
     """The system CAs plus ``cafile``; ``stamp`` (its mtime and size) keys the cache."""
+    import ssl
+
     context = ssl.create_default_context()
     if cafile is not None:
         context.load_verify_locations(cafile=cafile)

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from distill.errors import FormatError, IntegrityError
 from distill.oci import media_types
@@ -32,6 +31,9 @@ from distill.progress import SILENT, Progress
 from distill.transports.registry import known
 from distill.transports.registry.client import RegistryClient
 from distill.transports.registry.options import RegistryOptions
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 _CHUNK = 1 << 20
 
@@ -122,6 +124,8 @@ def _image(fetch: _Fetch, manifest: dict[str, Any], *, platform: Platform | None
     layer_docs = list(manifest.get("layers") or [])
     blobs = fetch.work_dir / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
+    from concurrent.futures import ThreadPoolExecutor  # not imported by a push
+
     with ThreadPoolExecutor(max_workers=fetch.client.options.parallel) as pool:
         try:
             # the manifest names the layers: they download while the config is read

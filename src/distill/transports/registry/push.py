@@ -11,7 +11,6 @@ whose tag already points at the same digest costs one HEAD request.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from distill.errors import TransportError
 from distill.oci import media_types
@@ -75,6 +74,9 @@ def _blobs(artifact: Artifact) -> Iterator[Blob]:
 
 def _push_blobs(client: RegistryClient, repository: str, blobs: list[Blob],
                 progress: Progress) -> None:
+    # a re-push of an unchanged image ends before any blob: it does not import threads
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
     with ThreadPoolExecutor(max_workers=client.options.parallel) as pool:
         futures = [pool.submit(_ensure_blob, client, repository, blob, progress)
                    for blob in blobs]
