@@ -51,7 +51,8 @@ def test_the_run_arguments_are_kept_and_the_image_changes(
     for version in ("1", "2"):
         folder = tmp_path / version
         folder.mkdir()
-        (folder / "show").write_bytes(c_build(SHOW.replace("VERSION", version), static=True).read_bytes())
+        program = c_build(SHOW.replace("VERSION", version), static=True)
+        (folder / "show").write_bytes(program.read_bytes())
         (folder / "distill.yaml").write_text(CONFIG.format(version=version))
         image = f"distill-test/recreate:{version}-{os.getpid()}"
         assert main(["-q", "build", "-f", str(folder / "distill.yaml"), "-o",

@@ -12,7 +12,7 @@ import pytest
 
 from distill import __version__
 from distill.cli import fast
-from distill.cli.fast import BUILD, PYTHON, Grammar
+from distill.cli.fast import BUILD, COPY, PYTHON, Grammar
 
 
 def test_reads_separate_and_inline_values_and_flags() -> None:
@@ -57,6 +57,15 @@ def test_python_takes_one_project_and_its_options() -> None:
         assert PYTHON.parse(args) is None
 
 
+def test_arguments_are_counted() -> None:
+    parsed = COPY.parse(["oci:a:1", "--insecure-registry", "h1", "docker://h/r:1",
+                         "--insecure-registry=h2", "--ca-file", "ca.pem"])
+    assert parsed is not None and parsed.positionals == ["oci:a:1", "docker://h/r:1"]
+    assert parsed.values == {"insecure": ["h1", "h2"], "ca_file": ["ca.pem"]}
+    assert COPY.parse(["only-one"]) is None
+    assert COPY.parse(["a", "b", "c"]) is None
+
+
 def test_an_empty_grammar_takes_only_no_arguments() -> None:
     assert Grammar(values={}, flags={}).parse([]) is not None
     assert Grammar(values={}, flags={}).parse(["x"]) is None
@@ -71,6 +80,8 @@ def test_an_empty_grammar_takes_only_no_arguments() -> None:
     ["python", "."],  # no output: the default is a layout
     ["python", "pyproject.toml", "-o", "docker-daemon:a:1"],  # click: PATH is a file
     ["python", ".", "-o", "nowhere:x"],
+    ["copy", "oci:a:1"],  # click: DST is missing
+    ["copy", "oci:a:1", "oci:b:1", "--ca-file", "."],  # click: a folder is no CA file
 ])
 def test_commands_and_outputs_without_a_fast_path(args: list[str], tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:

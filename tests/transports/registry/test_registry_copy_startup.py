@@ -38,7 +38,7 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 NOT_FOR_COPY = ("rich", "pydantic", "pygments", "yaml", "httpx", "httpcore", "h11", "anyio",
                 "certifi", "urllib.request", "http.client", "email", "distill.assembly",
                 "distill.config", "distill.sbom", "distill.supply", "distill.debian",
-                "distill.packagers", "distill.layers")
+                "distill.packagers", "distill.layers", "click")
 
 
 def _copy(src: str, dst: str, cache: Path, *, script: str = WRAPPER) -> list[str]:
