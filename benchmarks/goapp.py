@@ -7,6 +7,7 @@ timing starts.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -27,12 +28,17 @@ def compile_variants(out: Path, *, count: int, log: Callable[[str], None]) -> li
         raise BenchError(f"{EXAMPLE / 'main.go'} no longer holds the string {_MARKER!r} once")
     env = {"CGO_ENABLED": "0", "GOCACHE": str(REPO / ".cache" / "go-build"),
            "GOPATH": str(REPO / ".cache" / "go"), "GOFLAGS": "-mod=mod"}
+    # Go builds are reproducible: without a word of this run in them, a variant would be
+    # the same bytes as in an earlier run, and docker build's cache (intermediate images
+    # the engine keeps) would answer a "rebuild" without building anything.
+    run_id = secrets.token_hex(4)
     binaries = []
     for number in range(count):
         log(f"compiling the example app, variant {number + 1}/{count}")
         (source / "main.go").write_text(
-            main_go.replace(_MARKER, f"{_MARKER} (benchmark build {number})"), encoding="utf-8")
-        binary = out / f"hello-{number}"
+            main_go.replace(_MARKER, f"{_MARKER} (benchmark build {run_id}-{number})"),
+            encoding="utf-8")
+        binary = out / f"hello-{run_id}-{number}"
         run(["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(binary), "."],
             env=env, cwd=source)
         binaries.append(binary)

@@ -288,6 +288,7 @@ def _watch(ctx: Context, app: Path, binaries: Sequence[Path],
             times["distill watch --run"].append(time.perf_counter() - start)
             start = time.perf_counter()
             goapp.install(binary, docker_app)
+            before = engine.image_id(RUN_TAG)
             run(["docker", "build", "-q", "-t", RUN_TAG, str(docker_app)])
             subprocess.run(["docker", "rm", "--force", container], capture_output=True,
                            check=False)
@@ -295,6 +296,7 @@ def _watch(ctx: Context, app: Path, binaries: Sequence[Path],
                  f"PORT={DOCKER_PORT}", RUN_TAG])
             _answer(DOCKER_PORT, marker, deadline=time.monotonic() + ANSWER_SECONDS)
             times["docker build + docker run"].append(time.perf_counter() - start)
+            engine.remove_if_untagged(before)  # the last build's image, no cache for later
     finally:
         watcher.send_signal(signal.SIGINT)
         watcher.wait(timeout=60)

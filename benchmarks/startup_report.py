@@ -185,9 +185,13 @@ def _watch_table(measured: Measured) -> Table:
                  for name, stats in measured.watch.items())
     return Table(title="3. Save -> the new container answering HTTP",
                  headers=("", "median", "fastest"), rows=rows, notes=(
-                     "distill watch polls its inputs every 0.2 s, rebuilds, loads into the "
-                     "engine and replaces the container with docker rm -f + docker run; the "
-                     "docker side runs docker build, docker rm -f and docker run.",))
+                     "distill watch polls its inputs every 0.05 s, rebuilds, loads into the "
+                     "engine and makes the container again through the engine's API from the "
+                     "last one's configuration (docker run -d only the first time); the docker "
+                     "side runs docker build, docker rm -f and docker run -d.",
+                     "Each run's Go binaries carry a word of that run (Go builds are "
+                     "reproducible): docker build never finds an earlier run's image in its "
+                     "cache, and each docker-side image is removed once the next replaces it.",))
 
 
 def _raw(repeat: int, measured: Measured) -> dict[str, Any]:
