@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -261,3 +262,17 @@ def test_layers_on_another_file_system_are_copied(tmp_path: Path, image: Image) 
         oci_layout.write(far, tmp_path / "out", tag="v1")
     back = oci_layout.read(tmp_path / "out", tag="v1")
     assert back.digest == image.digest
+
+
+def test_a_layer_read_once_is_refused_after_an_edit_that_keeps_size_and_mtime(
+        tmp_path: Path, image: Image) -> None:
+    out = tmp_path / "copy"
+    oci_layout.write(image, out, tag=None)
+    oci_layout.read(out, tag=None, check_diff_ids=False)  # hashed, and stamped as checked
+    blob = out / "blobs" / "sha256" / digest_hex(image.layers[1].digest)
+    before = blob.stat()
+    data = blob.read_bytes()
+    blob.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    os.utime(blob, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(IntegrityError, match="does not match its descriptor"):
+        oci_layout.read(out, tag=None, check_diff_ids=False)

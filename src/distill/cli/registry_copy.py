@@ -9,7 +9,6 @@ command (:mod:`.registry_commands`) wraps :func:`copy_images`.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from distill.cli import layout_pull
@@ -46,6 +45,8 @@ _DIGEST_ONLY_SINKS = frozenset({DOCKER, OCI, OCI_ARCHIVE})
 
 def _copy(src: Reference, dst: Reference, *, options: RegistryOptions,
           progress: Progress) -> Artifact:
+    import tempfile  # with shutil and random: not on the path of a copy to a registry
+
     with tempfile.TemporaryDirectory(prefix="distill-copy-") as work:
         artifact = _read(src, Path(work), options=options, progress=progress,
                          full=dst.transport not in _DIGEST_ONLY_SINKS)

@@ -6,7 +6,7 @@ Layout under the root folder::
     keys/<key>.json        cache key -> digest, size, diff_id, uncompressed size,
                            media type and the compressor that made the blob
     locks/<key>.lock       held while a key is being built
-    verified/<hex>         the blob's inode, size, mtime and ctime when its bytes
+    verified/<hex>         the blob's device, inode, size, mtime and ctime when its bytes
                            last matched its digest
 
 A blob is streamed into a temporary file beside its final place, flushed to
@@ -47,6 +47,7 @@ from distill.oci import media_types
 from distill.oci.blobs import file_digest
 from distill.oci.digest import check_digest, digest_hex, sha256_digest
 from distill.oci.model import Layer, canonical_json
+from distill.oci.verified import VerifiedFiles
 from distill.progress import SILENT, Progress
 from distill.rootfs.tree import FileTree
 
@@ -62,7 +63,7 @@ class LayerStore:
         self._blobs = root / "blobs" / "sha256"
         self._keys = root / "keys"
         self._locks = root / "locks"
-        self._stamps = root / "verified"
+        self._verified = VerifiedFiles(root / "verified")
 
     def blob_path(self, digest: str) -> Path:
         """Where the blob with ``digest`` is (or would be) stored."""
@@ -113,26 +114,12 @@ class LayerStore:
 
     def _intact(self, path: Path, digest: str, stat: os.stat_result) -> bool:
         """Whether the blob at ``path`` still has ``digest``; a damaged blob is deleted."""
-        stamp = self._stamps / digest_hex(digest)
-        try:
-            if stamp.read_text(encoding="ascii") == _stamp(stat):
-                return True
-        except OSError:
-            pass
-        try:
-            actual = file_digest(path)
-        except OSError:
-            return False
-        if actual != digest:
-            path.unlink(missing_ok=True)
-            return False
-        self._record_intact(path, digest)
-        return True
-
-    def _record_intact(self, path: Path, digest: str) -> None:
-        with contextlib.suppress(OSError):  # without a stamp the blob is hashed next time
-            atomic_write_bytes(self._stamps / digest_hex(digest),
-                               _stamp(path.stat()).encode("ascii"))
+        if self._verified.matches(path, digest, stat):
+            return True
+        with contextlib.suppress(OSError):  # an unreadable blob is kept, a wrong one goes
+            if file_digest(path) != digest:
+                path.unlink()
+        return False
 
     def build(
         self,
@@ -244,7 +231,7 @@ class LayerStore:
             target = self.blob_path(digests.digest)
             tmp.replace(target)
             _fsync_dir(self._blobs)
-            self._record_intact(target, digests.digest)
+            self._verified.record(target, digests.digest)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -298,10 +285,6 @@ def _key_record(layer: Layer) -> bytes:
         "size": layer.size,
         "uncompressed_size": layer.uncompressed_size,
     })
-
-
-def _stamp(stat: os.stat_result) -> str:
-    return f"{stat.st_ino} {stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns}"
 
 
 def _fsync_dir(folder: Path) -> None:

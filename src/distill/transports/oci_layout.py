@@ -26,6 +26,7 @@ from distill.fsutil import (
     atomic_dir,
     atomic_write_bytes,
     atomic_writer,
+    cache_root,
     try_reflink,
     write_failure,
 )
@@ -42,6 +43,7 @@ from distill.oci.model import (
     canonical_json,
 )
 from distill.oci.reference import Reference
+from distill.oci.verified import VerifiedFiles
 from distill.progress import SILENT, Progress
 from distill.transports.protocol import need_path
 
@@ -349,12 +351,17 @@ def _read_layer_digest(root: Path, descriptor: Descriptor, diff_id: str) -> Laye
         size = blob.stat().st_size
     except OSError as exc:
         raise FormatError(f"cannot read layer blob {blob}: {exc}") from exc
-    if size != descriptor.size or _file_digest(blob) != descriptor.digest:
+    if size != descriptor.size or not _verified().matches(blob, descriptor.digest):
         raise IntegrityError(f"layer blob {blob} does not match its descriptor "
                              f"{descriptor.digest}")
     return Layer(digest=descriptor.digest, size=size, diff_id=diff_id,
                  uncompressed_size=size_hint(blob, descriptor.media_type, size),
                  path=blob, media_type=descriptor.media_type)
+
+
+def _verified() -> VerifiedFiles:
+    """Layout blobs hashed once and then trusted by their stat (see oci/verified.py)."""
+    return VerifiedFiles(cache_root() / "verified-files")
 
 
 def _file_digest(path: Path) -> str | None:
