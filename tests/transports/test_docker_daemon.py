@@ -156,9 +156,9 @@ def test_writing_an_image_the_engine_has_only_tags_it(
     name_b, tag_b = docker_names("again-other").rsplit(":", 1)
     docker_daemon.write(image, name=name_a, tag=tag_a)
     progress = RecordingProgress()
-    docker_daemon.write(image, name=name_b, tag=tag_b, progress=progress)
-    plan = docker_archive.members(image, names=[f"{name_b}:{tag_b}"], omit_layers=2)
-    assert [t.total for t in progress.tasks] == [docker_archive.archive_size(plan)]
+    docker_daemon.write(image, name=name_b, tag=tag_b, progress=progress)  # tagged, not loaded
+    docker_daemon.write(image, name=name_b, tag=tag_b, progress=progress)  # nothing to do
+    assert progress.tasks == []
     ids = docker_cli(
         "image", "inspect", "--format", "{{.Id}}", f"{name_a}:{tag_a}", f"{name_b}:{tag_b}"
     )

@@ -26,7 +26,7 @@ from distill.oci.model import Artifact, Image
 from distill.oci.reference import Reference
 from distill.progress import SILENT, Progress
 from distill.transports import docker_archive
-from distill.transports.engine_api import EngineClient, HTTPError
+from distill.transports.engine_api import EngineClient, EngineResponse, HTTPError
 from distill.transports.protocol import pick_image
 from distill.transports.wire import Response
 
@@ -69,6 +69,8 @@ def write(image: Image, *, name: str, tag: str, progress: Progress = SILENT,
     gzip = SEND_COMPRESSED if compressed is None else compressed
     with _client() as client:
         _ping(client)
+        if _tag_existing(client, image, name=name, tag=tag):
+            return image.config_descriptor().digest
         present = present_layers(client, image, hint=f"{name}:{tag}")
         try:
             _load(client, image, names=[f"{name}:{tag}"], omit=present, progress=progress,
@@ -79,6 +81,27 @@ def write(image: Image, *, name: str, tag: str, progress: Progress = SILENT,
             _load(client, image, names=[f"{name}:{tag}"], omit=0, progress=progress,
                   compressed=gzip)
         return _image_id(client, f"{name}:{tag}", expected=image.config_descriptor().digest)
+
+
+def _tag_existing(client: EngineClient, image: Image, *, name: str, tag: str) -> bool:
+    """Whether the engine has ``image`` already (the image ID is the config's digest): then
+    ``name:tag`` is pointed at it, and nothing is loaded (an unchanged rebuild, an undo)."""
+    image_id = image.config_descriptor().digest
+    response = client.get(f"/images/{name}:{tag}/json")
+    if response.status_code == 200 and _json_id(response) == image_id:
+        return True
+    if client.get(f"/images/{image_id}/json").status_code != 200:
+        return False
+    tagged = client.request("POST", f"/images/{image_id}/tag",
+                            params={"repo": name, "tag": tag})
+    return tagged.status_code == 201
+
+
+def _json_id(response: EngineResponse) -> str | None:
+    try:
+        return str(response.json().get("Id"))
+    except (ValueError, AttributeError):
+        return None
 
 
 def present_layers(client: EngineClient, image: Image, *, hint: str | None = None) -> int:
