@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import secrets
 import shutil
 from pathlib import Path
 
@@ -88,10 +89,15 @@ def _project(folder: Path) -> Path:
     return folder
 
 
+RUN_ID = secrets.token_hex(4)
+"""A word of this run in every change: an image of an earlier run (the engine keeps it, and
+docker build's cache) must not answer a rebuild."""
+
+
 def _edit(folder: Path, number: int) -> None:
     """The one-line code change: the greeting's number."""
     (folder / "src" / "bench_api" / "main.py").write_text(
-        MAIN.replace('"hello 0"', f'"hello {number}"'), encoding="utf-8")
+        MAIN.replace('"hello 0"', f'"hello {RUN_ID}-{number}"'), encoding="utf-8")
 
 
 def _base(ctx: Context) -> float:
