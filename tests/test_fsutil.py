@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from distill.cli.main import main
-from distill.fsutil import ensure_temp_dir, exclusive_lock, file_mode, mkstemp_beside
+from distill.fsutil import ensure_temp_dir, exclusive_lock, file_mode, mkstemp_beside, scratch_dir
 
 
 def test_a_missing_tmpdir_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,3 +99,16 @@ def test_temporary_files_beside_a_target_never_collide(tmp_path: Path) -> None:
     names = {path.name for _, path in made}
     assert len(names) == 50 and all(n.startswith(".out.json.") for n in names)
     assert all((path.stat().st_mode & 0o777) == file_mode() for _, path in made)
+
+
+def test_a_scratch_dir_is_private_and_goes_with_its_content(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    with scratch_dir("distill-test-") as folder:
+        assert folder.parent == tmp_path and folder.name.startswith("distill-test-")
+        assert folder.stat().st_mode & 0o777 == 0o700
+        (folder / "sub").mkdir()
+        (folder / "sub" / "file").write_text("x")
+    with scratch_dir("distill-test-") as empty:
+        pass
+    assert not folder.exists() and not empty.exists()

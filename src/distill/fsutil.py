@@ -104,6 +104,31 @@ def mkstemp_beside(target: Path) -> tuple[int, Path]:
 
 
 @contextlib.contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A new private folder in ``$TMPDIR`` (or /tmp), removed with its content on leaving:
+    :class:`tempfile.TemporaryDirectory` without importing tempfile on a copy's path."""
+    base = Path(os.environ.get("TMPDIR") or "/tmp")
+    for _ in range(100):
+        path = base / f"{prefix}{os.urandom(6).hex()}"
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        break
+    else:
+        raise FileExistsError(errno.EEXIST, "no free temporary folder name", str(base))
+    try:
+        yield path
+    finally:
+        try:
+            path.rmdir()
+        except OSError:
+            import shutil
+
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on the file ``path`` (made when missing) while in the block.
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from distill.cli import layout_pull
 from distill.cli.console import progress_reporter
+from distill.fsutil import scratch_dir
 from distill.oci.model import Artifact
 from distill.oci.reference import DOCKER, OCI, OCI_ARCHIVE, Reference, parse_reference
 from distill.progress import Progress
@@ -45,10 +46,8 @@ _DIGEST_ONLY_SINKS = frozenset({DOCKER, OCI, OCI_ARCHIVE})
 
 def _copy(src: Reference, dst: Reference, *, options: RegistryOptions,
           progress: Progress) -> Artifact:
-    import tempfile  # with shutil and random: not on the path of a copy to a registry
-
-    with tempfile.TemporaryDirectory(prefix="distill-copy-") as work:
-        artifact = _read(src, Path(work), options=options, progress=progress,
+    with scratch_dir("distill-copy-") as work:
+        artifact = _read(src, work, options=options, progress=progress,
                          full=dst.transport not in _DIGEST_ONLY_SINKS)
         _write(artifact, dst, options=options, progress=progress)
     return artifact

@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
-from isal import igzip
-
 from distill.errors import FormatError
 from distill.oci import media_types
 
@@ -31,6 +29,8 @@ are turned into OSError)."""
 def decompressing(raw: IO[bytes], media_type: str) -> Iterator[IO[bytes]]:
     """The tar stream inside the open blob ``raw``; afterwards ``raw`` is read to its end."""
     if media_type in _GZIP:
+        from isal import igzip  # with gzip: only where a layer is read, not on every start
+
         with igzip.IGzipFile(fileobj=raw, mode="rb") as stream:  # type: ignore[no-untyped-call]
             yield cast(IO[bytes], stream)
     elif media_type == media_types.OCI_LAYER_ZSTD:

@@ -296,7 +296,9 @@ class Connection:
                 sock.close()
                 raise
         else:
-            sock = socket.create_connection(self.proxy or (self.host, self.port),
+            host, port = self.proxy or (self.host, self.port)
+            # getaddrinfo takes bytes too (typeshed only lists str)
+            sock = socket.create_connection((_ascii(host), port),  # type: ignore[arg-type]
                                             timeout=self.connect_timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
@@ -336,6 +338,12 @@ class Connection:
             "keep-alive" in (headers.get("Connection") or "").lower()
         return Response(self, status, reason, headers, length=length, chunked=chunked,
                         keep_alive=keep_alive)
+
+
+def _ascii(host: str) -> str | bytes:
+    """``host`` as bytes when it is ASCII: getaddrinfo encodes a str with the idna codec,
+    whose import (with unicodedata and stringprep) costs a millisecond per process."""
+    return host.encode("ascii") if host.isascii() else host
 
 
 def _is_stream(body: object) -> bool:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     import subprocess
 
 _HELPER_TIMEOUT = 60
-_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+_PARAM = r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))'
+"""A challenge's parameter (compiled by :func:`re.finditer` when a challenge comes)."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def parse_challenge(header: str) -> Challenge:
     """Parse ``WWW-Authenticate: Bearer realm="...",service="...",scope="..."``."""
     scheme, _, rest = header.strip().partition(" ")
     params = {m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
-              for m in _PARAM.finditer(rest)}
+              for m in re.finditer(_PARAM, rest)}
     return Challenge(scheme=scheme.lower(), params=params)
 
 
