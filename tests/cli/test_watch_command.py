@@ -191,3 +191,27 @@ def test_run_needs_watch_and_watch_needs_the_engine(
     (tmp_path / "prog").write_bytes(b"")
     monkeypatch.chdir(tmp_path)
     assert main(args) == 2
+
+
+def test_waiting_for_a_change_ends_when_a_watched_file_changes(tmp_path: Path) -> None:
+    from distill.cli.watch_command import Inputs, _wait_for_change
+
+    (tmp_path / "app").mkdir()
+    watched = tmp_path / "app" / "main.py"
+    watched.write_text("one")
+    inputs = Inputs(walked=(tmp_path / "app",))
+    seen = inputs.signature()
+    changed: list[str] = []
+
+    def change() -> None:
+        time.sleep(0.2)
+        changed.append("writing")
+        watched.write_text("two, longer")
+
+    import threading
+
+    writer = threading.Thread(target=change)
+    writer.start()
+    _wait_for_change(inputs, seen)
+    assert changed == ["writing"]  # it did not return before the file moved
+    writer.join()

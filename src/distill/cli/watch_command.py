@@ -35,7 +35,8 @@ from distill.cli import warm_build
 from distill.errors import DistillError
 
 POLL_SECONDS = 0.05
-"""Stat-ing the inputs costs well under a millisecond; a save shows within this time."""
+"""A save shows within this time (stat-ing a small project's inputs takes well under a
+millisecond; a large one is polled less often, see :func:`_wait_for_change`)."""
 
 Signature = tuple[tuple[str, tuple[int, ...] | None], ...]
 """(path, (mode, size, mtime, ctime, inode) or None when it is missing) of every input."""
@@ -146,8 +147,17 @@ def _loop(build: Callable[[], Built], inputs: Inputs, *, container: str | None,
                 count = len(inputs.walked) + len(inputs.listed)
                 click.echo(f"{what} {built.image} in {took:.2f} s; watching {count} paths",
                            err=True)
-        while inputs.signature() == seen:
-            time.sleep(POLL_SECONDS)
+        _wait_for_change(inputs, seen)
+
+
+def _wait_for_change(inputs: Inputs, seen: Signature) -> None:
+    """Poll until the inputs' stat differs from ``seen``: every :data:`POLL_SECONDS`, or
+    less often for a large project, so that stat-ing it takes at most a fifth of a core."""
+    while True:
+        started = time.perf_counter()
+        if inputs.signature() != seen:
+            return
+        time.sleep(max(POLL_SECONDS, 4 * (time.perf_counter() - started)))
 
 
 def _build(config_file: Path, output: str | None) -> Built:
