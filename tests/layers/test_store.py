@@ -7,6 +7,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -290,3 +291,18 @@ def test_a_staged_tar_edited_before_its_commit_is_refused(
         store.commit(staged)
     assert store.lookup(KEY) is None
     assert files_under(store.root / "blobs") == []
+
+
+def test_staging_removes_what_killed_builds_left_a_day_ago(
+    store: LayerStore, make_sample_tree: Callable[[], FileTree]
+) -> None:
+    staging = store.root / "staged"
+    staging.mkdir(parents=True)
+    old, recent = staging / ".left-by-a-killed-build.tmp", staging / ".another-build.tmp"
+    old.write_bytes(b"tar")
+    recent.write_bytes(b"tar")
+    a_day_ago = time.time() - 25 * 3600
+    os.utime(old, (a_day_ago, a_day_ago))
+    staged = store.stage(KEY, make_sample_tree(), mtime=MTIME)
+    assert isinstance(staged, StagedLayer)
+    assert not old.exists() and recent.exists() and staged.tar.exists()

@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +176,7 @@ class LayerStore:
             return hit
         staging = self.root / "staged"
         staging.mkdir(parents=True, exist_ok=True)
+        _remove_stale(staging)
         fd, tar = mkstemp_beside(staging / key)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -241,6 +243,20 @@ class LayerStore:
         if not _KEY.match(key):
             raise FormatError(f"layer cache key {key!r} is not a lowercase hex string")
         return self._keys / f"{key}.json"
+
+
+_STALE_SECONDS = 24 * 3600
+"""A staged tar this old was left by a build that was killed (a live one commits in seconds)."""
+
+
+def _remove_stale(staging: Path) -> None:
+    """Remove staged tars that killed builds left behind."""
+    cutoff = time.time() - _STALE_SECONDS
+    with contextlib.suppress(OSError), os.scandir(staging) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    Path(entry.path).unlink()
 
 
 @dataclass(frozen=True)
