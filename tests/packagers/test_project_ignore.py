@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,28 @@ def test_an_invalid_pattern_is_a_config_error_naming_the_file(tmp_path: Path) ->
     (tmp_path / "pkg" / ".gitignore").write_text("ok\n!\n")
     with pytest.raises(ConfigError, match=r"^.*/pkg/\.gitignore: .*'!'"):
         kept(tmp_path)
+
+
+LOADS_PATHSPEC = """
+import sys
+import subprocess
+import sys
+from pathlib import Path
+from distill.packagers.project_ignore import project_entries
+entries = [e.relative for e in project_entries(Path(sys.argv[1]))]
+print("pathspec" in sys.modules, entries)
+"""
+
+
+@pytest.mark.parametrize(("ignore_file", "loaded"), [(None, False), (".gitignore", True),
+                                                     (".dockerignore", True)])
+def test_pathspec_is_loaded_only_for_a_project_with_ignore_files(
+        tmp_path: Path, ignore_file: str | None, loaded: bool) -> None:
+    (tmp_path / "app.py").write_text("")
+    (tmp_path / "debug.log").write_text("")
+    if ignore_file:
+        (tmp_path / ignore_file).write_text("*.log\n")
+    done = subprocess.run([sys.executable, "-c", LOADS_PATHSPEC, str(tmp_path)],
+                          capture_output=True, text=True, check=True)
+    kept = [ignore_file, "app.py"] if ignore_file else ["app.py", "debug.log"]
+    assert done.stdout.strip() == f"{loaded} {kept}"

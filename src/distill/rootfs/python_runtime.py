@@ -11,15 +11,13 @@ the app packagers, which compile a few files on every code change.
 from __future__ import annotations
 
 import os
-import platform
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from distill.errors import DistillError
+from distill.fsutil import scratch_dir
 from distill.rootfs.tree import FileTree, Kind
 
 _LOADERS = {"amd64": "/lib64/ld-linux-x86-64.so.2", "arm64": "/lib/ld-linux-aarch64.so.1"}
@@ -49,9 +47,9 @@ def image_interpreter(tree: FileTree, *, python: str, arch: str) -> Iterator[Ima
     for needed in _needed(python, arch):
         if tree.resolve(needed) is None:
             raise DistillError(f"cannot compile Python bytecode: the image has no {needed}")
-    with tempfile.TemporaryDirectory(prefix="distill-python-") as scratch:
-        write_tree(tree, Path(scratch))
-        yield _interpreter(Path(scratch), python=python, arch=arch, runner=runner)
+    with scratch_dir("distill-python-") as scratch:
+        write_tree(tree, scratch)
+        yield _interpreter(scratch, python=python, arch=arch, runner=runner)
 
 
 def interpreter_in(root: Path, *, python: str, arch: str) -> ImageInterpreter:
@@ -73,6 +71,9 @@ def runtime_folder(folder: Path, make_tree: Callable[[], FileTree]) -> Path:
     temporary folder renamed into place, so a folder seen is always complete."""
     if is_complete(folder):
         return folder
+    import shutil  # with tempfile: only when the runtime is written, not on a warm rebuild
+    import tempfile
+
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
@@ -110,12 +111,15 @@ def _interpreter(root: Path, *, python: str, arch: str,
 def _runner(arch: str) -> tuple[str, ...]:
     if arch not in _LOADERS:
         raise DistillError(f"cannot compile Python bytecode for architecture {arch}")
-    if _HOST_ARCHS.get(platform.machine().lower()) == arch:
+    machine = os.uname().machine  # what platform.machine() reads, without its import
+    if _HOST_ARCHS.get(machine.lower()) == arch:
         return ()
+    import shutil
+
     qemu = shutil.which(_QEMU[arch])
     if qemu is None:
         raise DistillError(
-            f"compiling the {arch} image's Python bytecode on this {platform.machine()} host "
+            f"compiling the {arch} image's Python bytecode on this {machine} host "
             f"needs {_QEMU[arch]} (Debian package qemu-user-static), or python: "
             "{bytecode: sources} for an image without pycs")
     return (qemu,)
