@@ -161,33 +161,36 @@ def _breakdown_table(measured: Measured) -> Table:
                      "waiting for a core.",))
 
 
+def _median_and_fastest(title: str, first: str, stats: Mapping[str, Stats],
+                        notes: tuple[str, ...]) -> Table:
+    rows = tuple((name, seconds(runs.median), seconds(runs.min)) for name, runs in stats.items())
+    return Table(title=title, headers=(first, "median", "fastest"), rows=rows, notes=notes)
+
+
 def _engine_table(measured: Measured) -> Table:
-    rows = tuple((name, seconds(stats.median), seconds(stats.min))
-                 for name, stats in measured.engine_alone.items())
-    return Table(title="2c. The engine alone: POST /images/load of what a rebuild sends",
-                 headers=("what the engine lacks", "median", "fastest"), rows=rows, notes=(
-                     "Timed inside the benchmark's process on an open connection, the archive "
-                     "already in memory: no interpreter, no imports, no distill work. The "
-                     "archive holds the config, the manifest and the new layer's tar; layers "
-                     "the engine has are empty placeholders, as distill's sink sends them.",
-                     "Docker 20.10's loader unpacks the whole upload into a temporary folder "
-                     "first (in a re-executed dockerd, `docker-untar`), then applies each new "
-                     "layer (another re-exec, `docker-applyLayer`), writes the image config and "
-                     "rewrites its tag store: the fixed part is what 'no new layer' costs.",))
+    return _median_and_fastest(
+        "2c. The engine alone: POST /images/load of what a rebuild sends",
+        "what the engine lacks", measured.engine_alone, notes=(
+            "Timed inside the benchmark's process on an open connection, the archive "
+            "already in memory: no interpreter, no imports, no distill work. The "
+            "archive holds the config, the manifest and the new layer's tar; layers "
+            "the engine has are empty placeholders, as distill's sink sends them.",
+            "Docker 20.10's loader unpacks the whole upload into a temporary folder "
+            "first (in a re-executed dockerd, `docker-untar`), then applies each new "
+            "layer (another re-exec, `docker-applyLayer`), writes the image config and "
+            "rewrites its tag store: the fixed part is what 'no new layer' costs.",))
 
 
 def _watch_table(measured: Measured) -> Table:
-    rows = tuple((name, seconds(stats.median), seconds(stats.min))
-                 for name, stats in measured.watch.items())
-    return Table(title="3. Save -> the new container answering HTTP",
-                 headers=("", "median", "fastest"), rows=rows, notes=(
-                     "distill watch polls its inputs every 0.05 s, rebuilds, loads into the "
-                     "engine and makes the container again through the engine's API from the "
-                     "last one's configuration (docker run -d only the first time); the docker "
-                     "side runs docker build, docker rm -f and docker run -d.",
-                     "Each run's Go binaries carry a word of that run (Go builds are "
-                     "reproducible): docker build never finds an earlier run's image in its "
-                     "cache, and each docker-side image is removed once the next replaces it.",))
+    return _median_and_fastest(
+        "3. Save -> the new container answering HTTP", "", measured.watch, notes=(
+            "distill watch polls its inputs every 0.05 s, rebuilds, loads into the "
+            "engine and makes the container again through the engine's API from the "
+            "last one's configuration (docker run -d only the first time); the docker "
+            "side runs docker build, docker rm -f and docker run -d.",
+            "Each run's Go binaries carry a word of that run (Go builds are "
+            "reproducible): docker build never finds an earlier run's image in its "
+            "cache, and each docker-side image is removed once the next replaces it.",))
 
 
 def _raw(repeat: int, measured: Measured) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from distill.oci.mutate import shared_annotations
 from distill.oci.reference import DOCKER, OCI, OCI_ARCHIVE, Reference
 from distill.progress import SILENT, Progress
 from distill.transports import read_artifact, write_artifact
-from distill.transports.registry import RegistryClient, RegistryOptions, push, split_name
+from distill.transports.registry import RegistryClient, RegistryOptions, split_name
 from distill.transports.registry.pull import pull_with
 
 __all__ = ["INDEX_SINKS", "Source", "join", "make_index"]
@@ -94,7 +94,7 @@ def make_index(
         for number, ref in enumerate(sources)
     ]
     index = join(read, annotations=annotations)
-    _write(index, destination, options=options, progress=progress)
+    write_artifact(index, destination, progress=progress, registry_options=options)
     return index
 
 
@@ -123,13 +123,3 @@ def _read(ref: Reference, work: Path, *, fetch_layers: bool, options: RegistryOp
         return pull_with(client, repository=repository, reference=ref.tag or "latest",
                          work_dir=work, progress=progress, check_diff_ids=False,
                          fetch_layers=fetch_layers)
-
-
-def _write(index: ImageIndex, ref: Reference, *, options: RegistryOptions,
-           progress: Progress) -> None:
-    if ref.transport != DOCKER:
-        write_artifact(index, ref, progress=progress)
-        return
-    host, repository = split_name(ref.name or "")
-    push(index, host=host, repository=repository, tag=ref.tag or "latest", options=options,
-         progress=progress)

@@ -17,9 +17,11 @@ import contextlib
 import errno
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
+
+_Made = TypeVar("_Made")
 
 
 def cache_root() -> Path:
@@ -87,20 +89,30 @@ def mkstemp_beside(target: Path) -> tuple[int, Path]:
     As :func:`tempfile.mkstemp` does (O_EXCL, a random name, tried again when
     taken), without importing tempfile (with shutil and random, ~5 ms) on every
     warm rebuild."""
+    def create(path: Path) -> int:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+
+    fd, path = _new_name(target.parent, f".{target.name}.", ".tmp", create)
+    try:
+        os.fchmod(fd, file_mode())
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    return fd, path
+
+
+def _new_name(folder: Path, prefix: str, suffix: str,
+              create: Callable[[Path], _Made]) -> tuple[_Made, Path]:
+    """``create(path)`` for a new random name in ``folder`` (retried while the name is taken:
+    ``create`` must fail with FileExistsError then, as O_EXCL and mkdir do)."""
     for _ in range(100):
-        path = target.parent / f".{target.name}.{os.urandom(6).hex()}.tmp"
+        path = folder / f"{prefix}{os.urandom(6).hex()}{suffix}"
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            return create(path), path
         except FileExistsError:
             continue
-        try:
-            os.fchmod(fd, file_mode())
-        except BaseException:
-            os.close(fd)
-            path.unlink(missing_ok=True)
-            raise
-        return fd, path
-    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target.parent))
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
 
 
 @contextlib.contextmanager
@@ -108,15 +120,7 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
     """A new private folder in ``$TMPDIR`` (or /tmp), removed with its content on leaving:
     :class:`tempfile.TemporaryDirectory` without importing tempfile on a copy's path."""
     base = Path(os.environ.get("TMPDIR") or "/tmp")
-    for _ in range(100):
-        path = base / f"{prefix}{os.urandom(6).hex()}"
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        break
-    else:
-        raise FileExistsError(errno.EEXIST, "no free temporary folder name", str(base))
+    _, path = _new_name(base, prefix, "", lambda new: new.mkdir(mode=0o700))
     try:
         yield path
     finally:

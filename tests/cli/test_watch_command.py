@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,27 @@ def test_docker_arguments_need_run() -> None:
     assert main(["watch", "--", "-p", "80:80"]) == 2
 
 
+@contextmanager
+def _watching(docker_cli: DockerCLI, args: list[str], *, cache: Path,
+              image: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``distill ARGS`` (a ``--watch --run``) running: yields its container's name and the
+    process; on leaving, Ctrl-C, which must end it cleanly with the container removed."""
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", "from distill.cli.main import run; run()", *args],
+        env={**os.environ, "DISTILL_CACHE": str(cache)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    container = f"distill-watch-{watcher.pid}"
+    try:
+        yield container, watcher
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        _, err = watcher.communicate(timeout=WAIT_SECONDS)
+        docker_cli("rmi", "--force", image, check=False)
+    assert watcher.returncode == 0, err.decode()
+    assert docker_cli("ps", "-a", "-q", "--filter", f"name=^{container}$").stdout == ""
+
+
 PRINT = """\
 #include <stdio.h>
 #include <unistd.h>
@@ -111,27 +133,16 @@ def test_binary_watch_restarts_the_container_when_the_program_changes(
     program.write_bytes(one.read_bytes())
     program.chmod(0o755)
     image = f"distill-test/watch-binary:{os.getpid()}"
-    watcher = subprocess.Popen(
-        [sys.executable, "-c", "from distill.cli.main import run; run()", "binary",
-         str(program), "-o", f"docker-daemon:{image}", "--watch", "--run", "--",
-         "--network", "none"],
-        env={**os.environ, "DISTILL_CACHE": str(distill_cache_root)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    container = f"distill-watch-{watcher.pid}"
-    try:
+    args = ["binary", str(program), "-o", f"docker-daemon:{image}", "--watch", "--run", "--",
+            "--network", "none"]
+    with _watching(docker_cli, args, cache=distill_cache_root, image=image) as (
+            container, watcher):
         _wait_for(docker_cli, container, "message=one", watcher)
         replacement = tmp_path / "new"
         replacement.write_bytes(two.read_bytes())
         replacement.chmod(0o755)
         replacement.rename(program)  # as a compiler or `go build -o` leaves it
         _wait_for(docker_cli, container, "message=two", watcher)
-    finally:
-        watcher.send_signal(signal.SIGINT)
-        _, err = watcher.communicate(timeout=WAIT_SECONDS)
-        docker_cli("rmi", "--force", image, check=False)
-    assert watcher.returncode == 0, err.decode()
-    assert docker_cli("ps", "-a", "-q", "--filter", f"name=^{container}$").stdout == ""
 
 
 PYPROJECT = """\
@@ -161,23 +172,12 @@ def test_python_watch_rebuilds_warm_and_restarts_the_container(
     (project / "pyproject.toml").write_text(PYPROJECT)
     _python_app(project, "one")
     image = f"distill-test/watch-python:{os.getpid()}"
-    watcher = subprocess.Popen(
-        [sys.executable, "-c", "from distill.cli.main import run; run()", "python",
-         str(project), "-o", f"docker-daemon:{image}", "--watch", "--run", "--",
-         "--network", "none"],
-        env={**os.environ, "DISTILL_CACHE": str(cache)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    container = f"distill-watch-{watcher.pid}"
-    try:
+    args = ["python", str(project), "-o", f"docker-daemon:{image}", "--watch", "--run", "--",
+            "--network", "none"]
+    with _watching(docker_cli, args, cache=cache, image=image) as (container, watcher):
         _wait_for(docker_cli, container, "message=one", watcher)
         _python_app(project, "two")
         _wait_for(docker_cli, container, "message=two", watcher)
-    finally:
-        watcher.send_signal(signal.SIGINT)
-        _, err = watcher.communicate(timeout=WAIT_SECONDS)
-        docker_cli("rmi", "--force", image, check=False)
-    assert watcher.returncode == 0, err.decode()
     assert list((cache / "builds").glob("*.json")), "the first build left a warm record"
 
 

@@ -18,7 +18,7 @@ from distill.oci.model import Artifact
 from distill.oci.reference import DOCKER, OCI, OCI_ARCHIVE, Reference, parse_reference
 from distill.progress import Progress
 from distill.transports import read_artifact, write_artifact
-from distill.transports.registry import RegistryOptions, pull, push, split_name
+from distill.transports.registry import RegistryOptions, pull, split_name
 
 
 def copy_images(source: str, destination: str, *, ca_file: Path | None,
@@ -49,7 +49,7 @@ def _copy(src: Reference, dst: Reference, *, options: RegistryOptions,
     with scratch_dir("distill-copy-") as work:
         artifact = _read(src, work, options=options, progress=progress,
                          full=dst.transport not in _DIGEST_ONLY_SINKS)
-        _write(artifact, dst, options=options, progress=progress)
+        write_artifact(artifact, dst, progress=progress, registry_options=options)
     return artifact
 
 
@@ -60,13 +60,3 @@ def _read(ref: Reference, work: Path, *, options: RegistryOptions, progress: Pro
     host, repository = split_name(ref.name or "")
     return pull(host=host, repository=repository, tag=ref.tag or "latest", work_dir=work,
                 options=options, progress=progress, check_diff_ids=full, durable=False)
-
-
-def _write(artifact: Artifact, ref: Reference, *, options: RegistryOptions,
-           progress: Progress) -> None:
-    if ref.transport != DOCKER:
-        write_artifact(artifact, ref, progress=progress)
-        return
-    host, repository = split_name(ref.name or "")
-    push(artifact, host=host, repository=repository, tag=ref.tag or "latest",
-         options=options, progress=progress)

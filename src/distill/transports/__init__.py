@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from distill.oci.model import Artifact
 from distill.oci.reference import (
@@ -26,6 +26,9 @@ from distill.oci.reference import (
 from distill.progress import SILENT, Progress
 from distill.transports.platforms import host_architecture
 from distill.transports.protocol import Transport, pick_image
+
+if TYPE_CHECKING:
+    from distill.transports.registry import RegistryOptions
 
 __all__ = [
     "MODULES",
@@ -56,8 +59,15 @@ def transport_for(ref: Reference) -> Transport:
     return cast(Transport, importlib.import_module(MODULES[ref.transport]))
 
 
-def write_artifact(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
-    """Write ``artifact`` to ``ref``; single-image sinks take the host's platform."""
+def write_artifact(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT,
+                   registry_options: RegistryOptions | None = None) -> None:
+    """Write ``artifact`` to ``ref``; single-image sinks take the host's platform. A
+    registry is spoken to with ``registry_options`` (the environment's when None)."""
+    if ref.transport == DOCKER and registry_options is not None:
+        from distill.transports.registry import push_reference
+
+        push_reference(artifact, ref, options=registry_options, progress=progress)
+        return
     transport_for(ref).write_reference(artifact, ref, progress=progress)
 
 

@@ -91,8 +91,8 @@ class EngineClient:
     def request_json(self, method: str, url: str, *, body: Any,
                      params: Mapping[str, str] | None = None) -> EngineResponse:
         """A request whose body is ``body`` as JSON; the whole response read."""
-        target = f"{url}?{urlencode(params)}" if params else url
-        with self._connection.request(method, target, body=json.dumps(body).encode(),
+        with self._connection.request(method, _target(url, params),
+                                      body=json.dumps(body).encode(),
                                       headers={"Content-Type": "application/json"}) as response:
             return EngineResponse(response.status, response.read())
 
@@ -102,9 +102,13 @@ class EngineClient:
                body: Iterable[bytes] | None = None) -> Iterator[Response]:
         """A request whose body (if any) is sent chunked as ``body`` yields it; the response
         is read by the caller (``read``, ``readline``) and closed on leaving."""
-        target = f"{url}?{urlencode(params)}" if params else url
-        response = self._connection.request(method, target, headers=headers, body=body)
+        response = self._connection.request(method, _target(url, params), headers=headers,
+                                            body=body)
         try:
             yield response
         finally:
             response.close()
+
+
+def _target(url: str, params: Mapping[str, str] | None) -> str:
+    return f"{url}?{urlencode(params)}" if params else url

@@ -1,6 +1,6 @@
 """``distill copy`` to and from a registry loads only what a copy needs (no httpx: the
-registry client speaks HTTP through distill.transports.wire; no click when called as
-:func:`~distill.cli.registry_copy.copy_images`); plain HTTP to a loopback registry never
+registry client speaks HTTP through distill.transports.wire; no click: cli/fast.py runs
+it); plain HTTP to a loopback registry never
 loads a CA store nor imports ssl, and clients share one TLS context per CA file."""
 
 from __future__ import annotations
@@ -19,21 +19,7 @@ from distill.oci.model import Image
 from distill.transports.oci_layout import write
 from distill.transports.registry import RegistryOptions, pull, push
 from support.tls import make_test_ca
-
-WRAPPER = """
-import json, sys
-from distill.cli.main import main
-code = main(sys.argv[1:])
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
-"""
-
-PLAIN = """
-import json, sys
-from distill.cli.registry_copy import copy_images
-line = copy_images(sys.argv[1], sys.argv[2], ca_file=None, insecure=(), quiet=False)
-code = 0 if line.startswith(f"copied {sys.argv[1]} to ") else 1
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
-"""
+from support.warm_runs import WRAPPER
 
 NOT_FOR_COPY = ("rich", "pydantic", "pygments", "yaml", "httpx", "httpcore", "h11", "anyio",
                 "certifi", "urllib.request", "http.client", "email", "distill.assembly",
@@ -41,10 +27,9 @@ NOT_FOR_COPY = ("rich", "pydantic", "pygments", "yaml", "httpx", "httpcore", "h1
                 "distill.packagers", "distill.layers", "click")
 
 
-def _copy(src: str, dst: str, cache: Path, *, script: str = WRAPPER) -> list[str]:
-    arguments = [src, dst] if script == PLAIN else ["-q", "copy", src, dst]
+def _copy(src: str, dst: str, cache: Path) -> list[str]:
     done = subprocess.run(
-        [sys.executable, "-c", script, *arguments],
+        [sys.executable, "-c", WRAPPER, "-q", "copy", src, dst],
         capture_output=True, text=True, check=False,
         env={**os.environ, "DISTILL_CACHE": str(cache)},
     )
@@ -69,18 +54,6 @@ def test_copy_to_and_from_a_registry_imports_no_build_pipeline_nor_rich(
     assert (_loaded(pushed), _loaded(pulled)) == ([], [])
     assert "distill.transports.wire" in pushed  # the registry was spoken to
     assert "ssl" not in pulled  # the host is known to speak plain HTTP: no TLS was tried
-
-
-def test_copy_images_with_plain_values_imports_no_click(
-    plain_registry: Any, image: Image, tmp_path: Path,
-) -> None:
-    layout = tmp_path / "layout"
-    write(image, layout, tag="1")
-    ref = f"docker://{plain_registry.host}/startup/plain-copy:1"
-    pushed = _copy(f"oci:{layout}:1", ref, tmp_path / "cache", script=PLAIN)
-    pulled = _copy(ref, f"oci:{tmp_path / 'back'}:1", tmp_path / "cache", script=PLAIN)
-    assert [m for m in pushed + pulled if m == "click" or m.startswith("click.")] == []
-    assert (_loaded(pushed), _loaded(pulled)) == ([], [])
 
 
 def test_plain_http_to_a_loopback_registry_never_reads_the_ca_file(

@@ -69,12 +69,17 @@ def test_a_host_marked_insecure_starts_with_http(plain_registry: Any,
     assert _login_requests(plain_registry.host, insecure_hosts=hosts) == [("GET", "/v2/")]
 
 
-def test_a_wrong_remembered_scheme_switches_once(
+@pytest.mark.parametrize("remembered", ["http", None],
+                         ids=["a-wrong-remembered-scheme", "a-new-host"])
+def test_a_tls_loopback_host_is_verified_with_the_ca_store(
     secure_registry: Any, isolated_cache: Path, monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    tmp_path: Path, remembered: str | None,
 ) -> None:
+    """A wrong remembered scheme switches once; a new host that answers the TLS probe with a
+    certificate is verified against the CA store."""
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-    known.remember_scheme(secure_registry.host, "http")
+    if remembered:
+        known.remember_scheme(secure_registry.host, remembered)
     options = RegistryOptions.from_environment(ca_file=secure_registry.ca)
     with RegistryClient(secure_registry.host, options=options,
                         credentials=Credentials(USER, PASSWORD)) as client:
@@ -89,18 +94,6 @@ def test_a_new_loopback_host_is_probed_for_tls_without_loading_the_ca_store(
     broken.write_text("not a certificate\n")  # loading it would fail the push
     assert _login_requests(plain_registry.host, ca_file=broken) == [("GET", "/v2/")] * 2
     assert known.last_scheme(plain_registry.host) == "http"
-
-
-def test_a_new_loopback_host_that_speaks_tls_is_verified_with_the_ca_store(
-    secure_registry: Any, isolated_cache: Path, monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-    options = RegistryOptions.from_environment(ca_file=secure_registry.ca)
-    with RegistryClient(secure_registry.host, options=options,
-                        credentials=Credentials(USER, PASSWORD)) as client:
-        client.check_login()
-    assert known.last_scheme(secure_registry.host) == "https"
 
 
 def test_a_wrong_remembered_scheme_switches_on_a_head_too(

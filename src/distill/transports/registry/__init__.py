@@ -29,6 +29,7 @@ __all__ = [
     "load_credentials",
     "pull",
     "push",
+    "push_reference",
     "registry_has_blob",
     "split_name",
     "store_credentials",
@@ -49,8 +50,15 @@ def split_name(name: str) -> tuple[str, str]:
 
 def write_reference(artifact: Artifact, ref: Reference, *, progress: Progress = SILENT) -> None:
     """``docker://HOST/REPO[:TAG]``: push the image or index, every blob the registry lacks."""
+    push_reference(artifact, ref, options=None, progress=progress)
+
+
+def push_reference(artifact: Artifact, ref: Reference, *, options: RegistryOptions | None,
+                   progress: Progress = SILENT) -> None:
+    """:func:`write_reference` with ``options`` (the environment's when None)."""
     host, repository = split_name(ref.name or "")
-    push(artifact, host=host, repository=repository, tag=ref.tag or "latest", progress=progress)
+    push(artifact, host=host, repository=repository, tag=ref.tag or "latest", options=options,
+         progress=progress)
 
 
 def read_reference(ref: Reference, *, work_dir: Path, check_diff_ids: bool = True) -> Artifact:
