@@ -1,9 +1,10 @@
 """``distill build`` of an unchanged distill.yaml: the recorded images, written again.
 
 This module imports neither the configuration model (pydantic), nor the
-resolver, nor an HTTP client: when :func:`distill.assembly.warm.reuse` finds
-a usable record, a warm build costs Python's start-up, click, re-reading the
-``files:`` and writing the outputs. Otherwise ``distill build`` does a full
+resolver, nor click, nor an HTTP client (:mod:`distill.cli.fast` calls it
+before click loads): when :func:`distill.assembly.warm.reuse` finds a usable
+record, a warm build costs Python's start-up, re-reading the ``files:`` and
+writing the outputs. Otherwise ``distill build`` does a full
 build and :func:`remember` records it for the next one. The policy (what the
 key covers, how long a resolution is reused) is in :mod:`distill.assembly.warm`.
 """

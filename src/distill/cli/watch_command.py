@@ -12,8 +12,8 @@ builds again (the warm path of ``distill build`` when only files changed; a
 full build, with every module already imported, when the configuration did),
 and replaces the container. Ctrl-C stops the container and removes it.
 
-The inputs are polled (their stat: size, mtime, ctime, inode) every 0.1 s
-rather than watched with inotify: the set is a few paths, polling needs no
+The inputs are polled (their stat: size, mtime, ctime, inode) every 0.05 s
+(a large project less often) rather than watched with inotify: polling needs no
 dependency, and it behaves the same on every file system (inotify misses
 changes on network and bind-mounted folders). A failed build prints its one
 ``error:`` line and the loop waits for the next change; the old container keeps

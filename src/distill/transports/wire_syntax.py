@@ -30,11 +30,6 @@ class Headers:
                 return value
         return default
 
-    def get_all(self, name: str) -> list[str]:
-        """Every value of ``name``, in the order received."""
-        wanted = name.lower()
-        return [value for key, value in self._items if key.lower() == wanted]
-
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
 
